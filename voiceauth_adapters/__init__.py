@@ -1,0 +1,1 @@
+"""Adapters: the ports of ``voiceauth_core`` implemented over real technologies, one package each."""

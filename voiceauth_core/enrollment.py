@@ -1,0 +1,121 @@
+"""A user's enrolment: the running sum of their samples' embeddings and its centroid."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+import numpy as np
+
+from voiceauth_core.embedding import Embedding, Vector
+from voiceauth_core.errors import InvalidInputError
+from voiceauth_core.identity import PhoneNumber, UserId
+
+__all__ = ["Enrollment", "EnrollmentSample", "apply_sample"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnrollmentSample:
+    """One enrolment recording reduced to what is kept of it: its embedding and net speech."""
+
+    embedding: Embedding
+    speech_seconds: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class Enrollment:
+    """The voiceprint of one user.
+
+    The centroid is the normalised sum of the samples' unit embeddings. The sum itself is kept
+    (``embedding_sum``) so that a later sample can be added without the original audio, and the
+    result does not depend on the order the samples arrived in.
+
+    Args:
+        user_id: Whose voiceprint this is.
+        phone: The user's phone number, if known (a hint for look-up, never an identity).
+        embedding_sum: Sum of the samples' unit embeddings.
+        sample_count: How many samples were added.
+        speech_seconds: Net speech over all samples, in seconds.
+        model_id: The model that made every sample's embedding.
+        enrolled_at: When the first sample was added.
+        updated_at: When the last sample was added.
+    """
+
+    user_id: UserId
+    phone: PhoneNumber | None
+    embedding_sum: Vector
+    sample_count: int
+    speech_seconds: float
+    model_id: str
+    enrolled_at: datetime
+    updated_at: datetime
+
+    def __post_init__(self) -> None:
+        if self.sample_count < 1:
+            raise InvalidInputError("an enrolment has at least one sample")
+        array = np.array(self.embedding_sum, dtype=np.float64)
+        array.setflags(write=False)
+        object.__setattr__(self, "embedding_sum", array)
+
+    @classmethod
+    def start(
+        cls, *, user_id: UserId, phone: PhoneNumber | None, sample: EnrollmentSample, now: datetime
+    ) -> Enrollment:
+        """A new enrolment made of one sample."""
+        return cls(
+            user_id=user_id,
+            phone=phone,
+            embedding_sum=sample.embedding.vector,
+            sample_count=1,
+            speech_seconds=sample.speech_seconds,
+            model_id=sample.embedding.model_id,
+            enrolled_at=now,
+            updated_at=now,
+        )
+
+    @property
+    def centroid(self) -> Embedding:
+        """The enrolment's voiceprint: the unit vector along the sum of its samples."""
+        return Embedding.from_vector(self.embedding_sum, self.model_id)
+
+    def add(
+        self, sample: EnrollmentSample, *, now: datetime, phone: PhoneNumber | None = None
+    ) -> Enrollment:
+        """This enrolment with one more sample (and the phone number updated when given).
+
+        Raises:
+            ModelMismatchError: The sample was embedded by another model than the enrolment's.
+        """
+        self.centroid.check_compatible(sample.embedding)
+        return replace(
+            self,
+            phone=phone if phone is not None else self.phone,
+            embedding_sum=self.embedding_sum + sample.embedding.vector,
+            sample_count=self.sample_count + 1,
+            speech_seconds=self.speech_seconds + sample.speech_seconds,
+            updated_at=now,
+        )
+
+
+def apply_sample(
+    current: Enrollment | None,
+    *,
+    user_id: UserId,
+    phone: PhoneNumber | None,
+    sample: EnrollmentSample,
+    now: datetime,
+    replace: bool,
+) -> Enrollment:
+    """The enrolment after a sample: added to ``current``, or a fresh start.
+
+    A fresh start happens when there is no enrolment yet or ``replace`` is set; the phone number
+    is kept when the sample brings none. Every repository applies this one rule inside its own
+    transaction.
+
+    Raises:
+        ModelMismatchError: The sample's model differs from the enrolment's and not ``replace``.
+    """
+    if current is None or replace:
+        kept_phone = phone if phone is not None or current is None else current.phone
+        return Enrollment.start(user_id=user_id, phone=kept_phone, sample=sample, now=now)
+    return current.add(sample, now=now, phone=phone)

@@ -1,0 +1,80 @@
+"""Enrol: fetch a sample, gate its quality, embed its speech, add it to the user's voiceprint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from voiceauth_core.enrollment import Enrollment, EnrollmentSample
+from voiceauth_core.identity import PhoneNumber, UserId
+from voiceauth_core.ports import AudioSource, Clock, EmbeddingModel, SpeechDetector, UserRepository
+from voiceauth_core.quality import QualityGate
+
+__all__ = ["Enroll", "EnrollmentResult"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnrollmentResult:
+    """What one enrolment sample achieved.
+
+    Args:
+        enrollment: The enrolment after the sample was added.
+        sample_speech_seconds: Net speech in this sample.
+        strong_enough: Whether the enrolment's net speech reached the configured strength.
+    """
+
+    enrollment: Enrollment
+    sample_speech_seconds: float
+    strong_enough: bool
+
+
+class Enroll:
+    """Add a voice sample to a user's enrolment (or replace the enrolment with it)."""
+
+    def __init__(
+        self,
+        *,
+        model: EmbeddingModel,
+        detector: SpeechDetector,
+        users: UserRepository,
+        clock: Clock,
+        gate: QualityGate,
+    ) -> None:
+        self._model = model
+        self._detector = detector
+        self._users = users
+        self._clock = clock
+        self._gate = gate
+
+    async def execute(
+        self,
+        *,
+        user_id: UserId,
+        phone: PhoneNumber | None,
+        source: AudioSource,
+        replace: bool = False,
+    ) -> EnrollmentResult:
+        """Fetch, check, embed and store one sample.
+
+        A later sample for the same user is added to the enrolment unless ``replace`` is set.
+
+        Raises:
+            AudioDownloadError: The sample could not be fetched.
+            AudioProcessingError: The sample is unusable or has too little speech.
+            ModelMismatchError: The enrolment was made by another model (enrol with ``replace``).
+            PhoneNumberInUseError: The phone number belongs to another user.
+            StorageUnavailableError: The store is unreachable.
+        """
+        audio = await source.fetch()
+        self._gate.check_recording(audio)
+        speech = await self._detector.speech(audio)
+        self._gate.check_enrollment_speech(speech.duration)
+        embedding = await self._model.embed(speech)
+        sample = EnrollmentSample(embedding=embedding, speech_seconds=speech.duration)
+        enrollment = await self._users.save_sample(
+            user_id, phone, sample, now=self._clock.now(), replace=replace
+        )
+        return EnrollmentResult(
+            enrollment=enrollment,
+            sample_speech_seconds=speech.duration,
+            strong_enough=enrollment.speech_seconds >= self._gate.strong_enroll_speech_s,
+        )

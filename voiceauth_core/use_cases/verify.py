@@ -1,0 +1,250 @@
+"""Verify: hear the caller, embed their speech, score it against the enrolment, decide, log."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+from dataclasses import dataclass
+
+from voiceauth_core.attempt import Attempt, Decision
+from voiceauth_core.audio import Audio
+from voiceauth_core.enrollment import Enrollment
+from voiceauth_core.errors import (
+    CaptureError,
+    InvalidInputError,
+    UserNotFoundError,
+    VoiceAuthError,
+)
+from voiceauth_core.identity import PhoneNumber, UserId
+from voiceauth_core.ports import (
+    AttemptLog,
+    AudioSource,
+    Clock,
+    EmbeddingModel,
+    ScoringPolicy,
+    SpeechDetector,
+    UserRepository,
+)
+from voiceauth_core.quality import QualityGate
+from voiceauth_core.scoring import Score
+
+__all__ = ["CapturePlan", "VerificationResult", "Verify"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CapturePlan:
+    """How long to listen and how often to score.
+
+    Args:
+        max_audio_s: Stop listening after this much audio, speech or not (``MAX_AUDIO_DURATION``).
+        check_every_s: Look for speech and re-score after each this much new audio.
+        target_speech_s: Decide once this much net speech is in, even without an early decision.
+    """
+
+    max_audio_s: float = 30.0
+    check_every_s: float = 1.0
+    target_speech_s: float = 8.0
+
+    def __post_init__(self) -> None:
+        if self.max_audio_s <= 0 or self.check_every_s <= 0 or self.target_speech_s <= 0:
+            raise InvalidInputError("capture durations must be positive")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VerificationResult:
+    """The outcome of one verification.
+
+    Args:
+        attempt: The attempt as logged.
+        score: The score (None when there was not enough speech to score).
+        audio_seconds: How much audio was heard.
+    """
+
+    attempt: Attempt
+    score: Score | None
+    audio_seconds: float
+
+    @property
+    def decision(self) -> Decision:
+        """The attempt's decision."""
+        return self.attempt.decision
+
+    @property
+    def speech_seconds(self) -> float:
+        """Net speech the decision used."""
+        return self.attempt.speech_seconds
+
+
+@dataclass(slots=True)
+class _Capture:
+    """The state of one listening session."""
+
+    chunks: list[Audio]
+    heard_s: float = 0.0
+    checked_s: float = 0.0
+    speech_s: float = 0.0
+    scored_speech_s: float = 0.0
+    score: Score | None = None
+    decision: Decision | None = None
+
+
+class Verify:
+    """Decide whether the caller is the enrolled user, and log the attempt whatever happens."""
+
+    def __init__(
+        self,
+        *,
+        model: EmbeddingModel,
+        detector: SpeechDetector,
+        users: UserRepository,
+        attempts: AttemptLog,
+        policy: ScoringPolicy,
+        clock: Clock,
+        gate: QualityGate,
+        plan: CapturePlan,
+    ) -> None:
+        self._model = model
+        self._detector = detector
+        self._users = users
+        self._attempts = attempts
+        self._policy = policy
+        self._clock = clock
+        self._gate = gate
+        self._plan = plan
+
+    async def execute(
+        self,
+        *,
+        source: AudioSource,
+        user_id: UserId | None = None,
+        phone: PhoneNumber | None = None,
+        correlation_id: str = "",
+        plan: CapturePlan | None = None,
+    ) -> VerificationResult:
+        """Verify the speaker of ``source`` against the enrolment of ``user_id`` (or ``phone``).
+
+        Listens until the decision is safe on either side, the target speech is reached, the
+        source ends or the plan's cap; scores every ``check_every_s`` of new audio.
+
+        Raises:
+            InvalidInputError: Neither a user id nor a phone number was given.
+            UserNotFoundError: No enrolment for that user or phone.
+            CaptureError, AudioDownloadError, AudioProcessingError: Hearing failed (logged first
+                as an ``ERROR`` attempt).
+            StorageUnavailableError: The store is unreachable.
+        """
+        enrollment = await self._lookup(user_id, phone)
+        capture = _Capture(chunks=[])
+        try:
+            await self._listen(enrollment, source, capture, plan or self._plan)
+        except VoiceAuthError as exc:
+            await self._log(enrollment, source, capture, correlation_id, error=exc.name)
+            raise
+        attempt = await self._log(enrollment, source, capture, correlation_id)
+        return VerificationResult(
+            attempt=attempt, score=capture.score, audio_seconds=capture.heard_s
+        )
+
+    async def _lookup(self, user_id: UserId | None, phone: PhoneNumber | None) -> Enrollment:
+        if user_id is not None:
+            enrollment = await self._users.get(user_id)
+        elif phone is not None:
+            enrollment = await self._users.find_by_phone(phone)
+        else:
+            raise InvalidInputError("give a userId or a phone number")
+        if enrollment is None:
+            who = (
+                f"user {user_id}"
+                if user_id is not None
+                else f"phone {phone.masked() if phone else ''}"
+            )
+            raise UserNotFoundError(f"{who} is not enrolled")
+        return enrollment
+
+    async def _listen(
+        self, enrollment: Enrollment, source: AudioSource, capture: _Capture, plan: CapturePlan
+    ) -> None:
+        async with aclosing(self._chunks(source, plan)) as stream:
+            async for chunk in stream:
+                room = plan.max_audio_s - capture.heard_s
+                capture.chunks.append(chunk.slice(0, room) if chunk.duration > room else chunk)
+                capture.heard_s = min(plan.max_audio_s, capture.heard_s + chunk.duration)
+                capture.decision = await self._check(enrollment, source, capture, plan, final=False)
+                if capture.decision is not None or capture.heard_s >= plan.max_audio_s:
+                    break
+        if capture.decision is None:
+            capture.decision = await self._check(enrollment, source, capture, plan, final=True)
+
+    async def _chunks(self, source: AudioSource, plan: CapturePlan) -> AsyncGenerator[Audio, None]:
+        """A live source as it streams; a recording checked whole, then cut into steps."""
+        if source.live:
+            async with aclosing(source.stream()) as stream:
+                async for chunk in stream:
+                    yield chunk
+            return
+        audio = await source.fetch()
+        self._gate.check_recording(audio)
+        step = plan.check_every_s
+        for index in range(math.ceil(audio.duration / step)):
+            yield audio.slice(index * step, (index + 1) * step)
+
+    async def _check(
+        self,
+        enrollment: Enrollment,
+        source: AudioSource,
+        capture: _Capture,
+        plan: CapturePlan,
+        *,
+        final: bool,
+    ) -> Decision | None:
+        """Score what was heard so far: a decision, or None to keep listening."""
+        if not final and capture.heard_s - capture.checked_s < plan.check_every_s:
+            return None
+        capture.checked_s = capture.heard_s
+        if final and capture.heard_s == 0.0 and source.live:
+            raise CaptureError("no audio was received from the call", reason="no_audio")
+        speech = await self._detector.speech(Audio.concatenate(capture.chunks))
+        capture.speech_s = speech.duration
+        if final and capture.speech_s == 0.0 and source.live:
+            raise CaptureError(
+                "the caller did not speak while the call was heard", reason="no_speech"
+            )
+        if capture.speech_s < self._gate.min_verify_speech_s:
+            return Decision.NOT_ENOUGH_SPEECH if final else None
+        if capture.score is None or capture.speech_s > capture.scored_speech_s:
+            embedding = await self._model.embed(speech)
+            capture.score = self._policy.score(
+                enrollment, embedding, speech_seconds=capture.speech_s
+            )
+            capture.scored_speech_s = capture.speech_s
+        if final or capture.speech_s >= plan.target_speech_s:
+            return self._policy.decide(capture.score)
+        return self._policy.early_decision(capture.score, speech_seconds=capture.speech_s)
+
+    async def _log(
+        self,
+        enrollment: Enrollment,
+        source: AudioSource,
+        capture: _Capture,
+        correlation_id: str,
+        *,
+        error: str | None = None,
+    ) -> Attempt:
+        decision = Decision.ERROR if error is not None else capture.decision or Decision.ERROR
+        scored = decision in (Decision.ACCEPT, Decision.REJECT)
+        attempt = Attempt(
+            id=uuid.uuid4(),
+            user_id=enrollment.user_id,
+            decision=decision,
+            score=capture.score.calibrated if scored and capture.score else None,
+            raw_score=capture.score.raw if scored and capture.score else None,
+            speech_seconds=round(capture.scored_speech_s if scored else capture.speech_s, 3),
+            channel=source.channel,
+            correlation_id=correlation_id,
+            created_at=self._clock.now(),
+            error=error,
+        )
+        await self._attempts.append(attempt)
+        return attempt
