@@ -1,0 +1,1 @@
+"""Sub-commands of the ``voiceauth`` command line, one module per group."""
