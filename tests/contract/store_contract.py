@@ -1,0 +1,245 @@
+"""The contract every UserRepository + AttemptLog pair passes: the in-memory fakes and real stores.
+
+Subclass :class:`StoreContract` and provide a ``stores`` fixture yielding a fresh, empty
+``(UserRepository, AttemptLog)`` pair over one store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from voiceauth_core import (
+    Attempt,
+    Decision,
+    Embedding,
+    EnrollmentSample,
+    InvalidInputError,
+    ModelMismatchError,
+    PhoneNumber,
+    PhoneNumberInUseError,
+    UserId,
+    UserNotFoundError,
+)
+from voiceauth_core.ports import AttemptLog, UserRepository
+
+MODEL = "test/model-a"
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def sample(seed: int, *, model: str = MODEL, speech: float = 4.0) -> EnrollmentSample:
+    vector = np.random.default_rng(seed).normal(size=192)
+    return EnrollmentSample(embedding=Embedding.from_vector(vector, model), speech_seconds=speech)
+
+
+def attempt(user: UserId, when: datetime, *, decision: Decision = Decision.ACCEPT) -> Attempt:
+    scored = decision in (Decision.ACCEPT, Decision.REJECT)
+    return Attempt(
+        id=uuid.uuid4(),
+        user_id=user,
+        decision=decision,
+        score=0.9 if scored else None,
+        raw_score=0.7 if scored else None,
+        speech_seconds=3.5,
+        channel="vapi",
+        correlation_id="call-1",
+        created_at=when,
+        error="CaptureError" if decision is Decision.ERROR else None,
+    )
+
+
+Stores = tuple[UserRepository, AttemptLog]
+
+
+class StoreContract:
+    """Behaviour every enrolment store and attempt log must show."""
+
+    async def test_unknown_user_is_none(self, stores: Stores) -> None:
+        users, _ = stores
+        assert await users.get(UserId.new()) is None
+        assert await users.find_by_phone(PhoneNumber.parse("+14155550100")) is None
+
+    async def test_first_sample_starts_an_enrollment(self, stores: Stores) -> None:
+        users, _ = stores
+        user, phone = UserId.new(), PhoneNumber.parse("+14155550101")
+        saved = await users.save_sample(user, phone, sample(1), now=T0, replace=False)
+        loaded = await users.get(user)
+        assert loaded is not None
+        assert saved.sample_count == loaded.sample_count == 1
+        assert loaded.phone == phone
+        assert loaded.model_id == MODEL
+        assert loaded.enrolled_at == loaded.updated_at == T0
+        assert loaded.speech_seconds == pytest.approx(4.0)
+        assert loaded.centroid.cosine(sample(1).embedding) == pytest.approx(1.0)
+
+    async def test_later_samples_add_to_the_enrollment(self, stores: Stores) -> None:
+        users, _ = stores
+        user = UserId.new()
+        for seed in range(3):
+            await users.save_sample(
+                user, None, sample(seed), now=T0 + timedelta(seconds=seed), replace=False
+            )
+        loaded = await users.get(user)
+        assert loaded is not None
+        assert loaded.sample_count == 3
+        assert loaded.speech_seconds == pytest.approx(12.0)
+        assert loaded.enrolled_at == T0
+        assert loaded.updated_at == T0 + timedelta(seconds=2)
+        expected = Embedding.centroid([sample(s).embedding for s in range(3)])
+        assert loaded.centroid.cosine(expected) == pytest.approx(1.0, abs=1e-9)
+
+    async def test_replace_starts_afresh_and_keeps_the_phone(self, stores: Stores) -> None:
+        users, _ = stores
+        user, phone = UserId.new(), PhoneNumber.parse("+14155550102")
+        await users.save_sample(user, phone, sample(1), now=T0, replace=False)
+        await users.save_sample(user, None, sample(2), now=T0, replace=False)
+        replaced = await users.save_sample(
+            user, None, sample(3, model="test/model-b"), now=T0 + timedelta(hours=1), replace=True
+        )
+        loaded = await users.get(user)
+        assert loaded is not None
+        assert replaced.sample_count == loaded.sample_count == 1
+        assert loaded.model_id == "test/model-b"
+        assert loaded.phone == phone
+        assert loaded.centroid.cosine(sample(3, model="test/model-b").embedding) == pytest.approx(
+            1.0
+        )
+
+    async def test_other_model_is_refused_without_replace(self, stores: Stores) -> None:
+        users, _ = stores
+        user = UserId.new()
+        await users.save_sample(user, None, sample(1), now=T0, replace=False)
+        with pytest.raises(ModelMismatchError):
+            await users.save_sample(
+                user, None, sample(2, model="test/model-b"), now=T0, replace=False
+            )
+        loaded = await users.get(user)
+        assert loaded is not None
+        assert loaded.sample_count == 1  # nothing written on failure
+
+    async def test_find_by_phone(self, stores: Stores) -> None:
+        users, _ = stores
+        user, phone = UserId.new(), PhoneNumber.parse("+442071838750")
+        await users.save_sample(user, phone, sample(1), now=T0, replace=False)
+        found = await users.find_by_phone(phone)
+        assert found is not None
+        assert found.user_id == user
+
+    async def test_phone_of_another_user_is_refused(self, stores: Stores) -> None:
+        users, _ = stores
+        phone = PhoneNumber.parse("+14155550103")
+        first, second = UserId.new(), UserId.new()
+        await users.save_sample(first, phone, sample(1), now=T0, replace=False)
+        with pytest.raises(PhoneNumberInUseError):
+            await users.save_sample(second, phone, sample(2), now=T0, replace=False)
+        assert await users.get(second) is None
+
+    async def test_list_pages_in_user_id_order(self, stores: Stores) -> None:
+        users, _ = stores
+        ids = sorted((UserId.new() for _ in range(5)), key=lambda u: u.value)
+        for index, user in enumerate(ids):
+            await users.save_sample(user, None, sample(index), now=T0, replace=False)
+        first = await users.list(limit=2)
+        assert [e.user_id for e in first.items] == ids[:2]
+        assert first.next_cursor is not None
+        second = await users.list(limit=2, cursor=first.next_cursor)
+        assert [e.user_id for e in second.items] == ids[2:4]
+        assert second.next_cursor is not None
+        third = await users.list(limit=2, cursor=second.next_cursor)
+        assert [e.user_id for e in third.items] == ids[4:]
+        assert third.next_cursor is None
+
+    async def test_bad_cursor_is_invalid_input(self, stores: Stores) -> None:
+        users, attempts = stores
+        with pytest.raises(InvalidInputError):
+            await users.list(limit=2, cursor="not a cursor!")
+        with pytest.raises(InvalidInputError):
+            await attempts.history(UserId.new(), limit=2, cursor="%%%")
+
+    async def test_attempt_of_unknown_user_is_refused(self, stores: Stores) -> None:
+        _, attempts = stores
+        with pytest.raises(UserNotFoundError):
+            await attempts.append(attempt(UserId.new(), T0))
+
+    async def test_history_is_newest_first_and_pages(self, stores: Stores) -> None:
+        users, attempts = stores
+        user, other = UserId.new(), UserId.new()
+        await users.save_sample(user, None, sample(1), now=T0, replace=False)
+        await users.save_sample(other, None, sample(2), now=T0, replace=False)
+        made = [attempt(user, T0 + timedelta(minutes=m)) for m in range(5)]
+        for item in made:
+            await attempts.append(item)
+        await attempts.append(attempt(other, T0 + timedelta(minutes=10)))
+        page = await attempts.history(user, limit=3)
+        assert [a.id for a in page.items] == [a.id for a in reversed(made)][:3]
+        assert page.next_cursor is not None
+        rest = await attempts.history(user, limit=3, cursor=page.next_cursor)
+        assert [a.id for a in rest.items] == [made[1].id, made[0].id]
+        assert rest.next_cursor is None
+
+    async def test_attempt_round_trips(self, stores: Stores) -> None:
+        users, attempts = stores
+        user = UserId.new()
+        await users.save_sample(user, None, sample(1), now=T0, replace=False)
+        for decision in Decision:
+            await attempts.append(attempt(user, T0, decision=decision))
+        page = await attempts.history(user, limit=10)
+        assert {a.decision for a in page.items} == set(Decision)
+        for item in page.items:
+            assert item.success is (item.decision is Decision.ACCEPT)
+            assert item.created_at == T0
+            assert item.channel == "vapi"
+            assert item.correlation_id == "call-1"
+            if item.decision is Decision.ERROR:
+                assert item.error == "CaptureError"
+                assert item.score is None
+            if item.decision is Decision.ACCEPT:
+                assert item.score == pytest.approx(0.9)
+                assert item.raw_score == pytest.approx(0.7)
+
+    async def test_recent_spans_users_and_filters_by_time(self, stores: Stores) -> None:
+        users, attempts = stores
+        first, second = UserId.new(), UserId.new()
+        for index, user in enumerate((first, second)):
+            await users.save_sample(user, None, sample(index), now=T0, replace=False)
+        await attempts.append(attempt(first, T0))
+        await attempts.append(attempt(second, T0 + timedelta(hours=1)))
+        await attempts.append(attempt(first, T0 + timedelta(hours=2)))
+        everything = await attempts.recent(limit=10)
+        assert len(everything.items) == 3
+        assert everything.items[0].created_at == T0 + timedelta(hours=2)
+        later = await attempts.recent(limit=10, since=T0 + timedelta(minutes=30))
+        assert len(later.items) == 2
+
+    async def test_delete_erases_enrollment_and_attempts(self, stores: Stores) -> None:
+        users, attempts = stores
+        user, kept = UserId.new(), UserId.new()
+        await users.save_sample(
+            user, PhoneNumber.parse("+14155550104"), sample(1), now=T0, replace=False
+        )
+        await users.save_sample(kept, None, sample(2), now=T0, replace=False)
+        await attempts.append(attempt(user, T0))
+        await attempts.append(attempt(kept, T0))
+        assert await users.delete(user) is True
+        assert await users.get(user) is None
+        assert await users.find_by_phone(PhoneNumber.parse("+14155550104")) is None
+        assert not (await attempts.history(user, limit=10)).items
+        assert len((await attempts.recent(limit=10)).items) == 1
+        assert await users.delete(user) is False
+
+    async def test_concurrent_samples_are_never_lost(self, stores: Stores) -> None:
+        users, _ = stores
+        user = UserId.new()
+        await asyncio.gather(
+            *(users.save_sample(user, None, sample(s), now=T0, replace=False) for s in range(50))
+        )
+        loaded = await users.get(user)
+        assert loaded is not None
+        assert loaded.sample_count == 50
+        assert loaded.speech_seconds == pytest.approx(200.0)
+        expected = Embedding.centroid([sample(s).embedding for s in range(50)])
+        assert loaded.centroid.cosine(expected) == pytest.approx(1.0, abs=1e-9)

@@ -1,0 +1,178 @@
+"""Domain values: ids, phone numbers, audio, embeddings, enrolments, cursors, the quality gate."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+
+from voiceauth_core import (
+    Attempt,
+    AttemptCursor,
+    Audio,
+    AudioProcessingError,
+    Decision,
+    Embedding,
+    Enrollment,
+    EnrollmentSample,
+    InvalidInputError,
+    ModelMismatchError,
+    PhoneNumber,
+    QualityGate,
+    UserCursor,
+    UserId,
+)
+from voiceauth_core.testing import synthetic_voice
+
+pytestmark = pytest.mark.unit
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("+14155550123", "+14155550123"),
+        ("+1 (415) 555-0123", "+14155550123"),
+        (" +44 20 7183 8750 ", "+442071838750"),
+    ],
+)
+def test_phone_numbers_are_normalised(text: str, expected: str) -> None:
+    assert PhoneNumber.parse(text).e164 == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["", "14155550123", "+0123456789", "+1234", "+1" + "2" * 15, "+1abc5550123"]
+)
+def test_bad_phone_numbers_are_refused(text: str) -> None:
+    with pytest.raises(InvalidInputError):
+        PhoneNumber.parse(text)
+
+
+def test_phone_is_masked_for_logs() -> None:
+    assert PhoneNumber.parse("+14155550123").masked() == "+*********23"
+
+
+def test_user_id_parses_uuid_text_only() -> None:
+    value = uuid.uuid4()
+    assert UserId.parse(str(value)).value == value
+    assert UserId.parse(value).value == value
+    with pytest.raises(InvalidInputError):
+        UserId.parse("not-a-uuid")
+
+
+def test_audio_is_immutable_and_measured() -> None:
+    samples = np.zeros(16000, np.float32)
+    audio = Audio(samples=samples, sample_rate=16000)
+    samples[0] = 1.0  # the caller's buffer changing later must not change the audio
+    assert audio.samples[0] == 0.0
+    assert audio.duration == 1.0
+    with pytest.raises(ValueError, match="read-only"):
+        audio.samples[0] = 1.0
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [np.zeros((2, 10), np.float32), np.array([np.nan], np.float32), np.array([np.inf], np.float32)],
+)
+def test_audio_refuses_bad_samples(bad: np.ndarray) -> None:
+    with pytest.raises(AudioProcessingError):
+        Audio(samples=bad, sample_rate=16000)
+
+
+def test_audio_slices_and_joins() -> None:
+    voice = synthetic_voice(seconds=2.0)
+    halves = [voice.slice(0, 1.0), voice.slice(1.0)]
+    assert [h.duration for h in halves] == [1.0, 1.0]
+    assert np.array_equal(Audio.concatenate(halves).samples, voice.samples)
+    with pytest.raises(AudioProcessingError):
+        Audio.concatenate([voice, Audio.silence(1.0, sample_rate=8000)])
+
+
+def test_embeddings_of_different_models_never_meet() -> None:
+    a = Embedding.from_vector([1.0, 0.0], "model-a")
+    b = Embedding.from_vector([1.0, 0.0], "model-b")
+    with pytest.raises(ModelMismatchError):
+        a.cosine(b)
+    with pytest.raises(ModelMismatchError):
+        Embedding.centroid([a, b])
+
+
+@pytest.mark.parametrize("vector", [[0.0, 0.0], [], [np.nan, 1.0]])
+def test_degenerate_vectors_are_refused(vector: list[float]) -> None:
+    with pytest.raises(InvalidInputError):
+        Embedding.from_vector(vector, "m")
+
+
+def test_enrollment_adds_samples_and_refuses_other_models() -> None:
+    user = UserId.new()
+    first = EnrollmentSample(embedding=Embedding.from_vector([1.0, 0.0], "m"), speech_seconds=3)
+    second = EnrollmentSample(embedding=Embedding.from_vector([0.0, 1.0], "m"), speech_seconds=4)
+    enrollment = Enrollment.start(user_id=user, phone=None, sample=first, now=T0).add(
+        second, now=T0
+    )
+    assert enrollment.sample_count == 2
+    assert enrollment.speech_seconds == 7
+    assert enrollment.centroid.vector == pytest.approx([2**-0.5, 2**-0.5])
+    other = EnrollmentSample(embedding=Embedding.from_vector([1.0, 0.0], "x"), speech_seconds=3)
+    with pytest.raises(ModelMismatchError):
+        enrollment.add(other, now=T0)
+
+
+def test_cursors_round_trip_and_refuse_forgeries() -> None:
+    cursor = AttemptCursor(created_at=T0, attempt_id=uuid.uuid4())
+    assert AttemptCursor.decode(cursor.encode()) == cursor
+    user_cursor = UserCursor(user_id=uuid.uuid4())
+    assert UserCursor.decode(user_cursor.encode()) == user_cursor
+    for forged in ["", "abc", UserCursor(user_id=uuid.uuid4()).encode()]:
+        with pytest.raises(InvalidInputError):
+            AttemptCursor.decode(forged)
+
+
+def test_attempt_success_follows_the_decision() -> None:
+    for decision in Decision:
+        attempt = Attempt(
+            id=uuid.uuid4(),
+            user_id=UserId.new(),
+            decision=decision,
+            score=None,
+            raw_score=None,
+            speech_seconds=0.0,
+            channel="upload",
+            correlation_id="",
+            created_at=T0,
+        )
+        assert attempt.success is (decision is Decision.ACCEPT)
+
+
+@pytest.mark.parametrize(
+    ("audio", "reason"),
+    [
+        (Audio(samples=np.zeros(0, np.float32), sample_rate=16000), "empty"),
+        (synthetic_voice(seconds=0.1), "too_short"),
+        (synthetic_voice(seconds=31.0), "too_long"),
+        (Audio.silence(3.0), "silent"),
+        (
+            Audio(
+                samples=np.sign(np.sin(np.arange(48000) * 0.05)).astype(np.float32),
+                sample_rate=16000,
+            ),
+            "clipped",
+        ),
+    ],
+)
+def test_quality_gate_names_the_problem(audio: Audio, reason: str) -> None:
+    with pytest.raises(AudioProcessingError) as caught:
+        QualityGate().check_recording(audio)
+    assert caught.value.reason == reason
+
+
+def test_quality_gate_passes_good_audio_and_checks_enrolment_speech() -> None:
+    gate = QualityGate(min_enroll_speech_s=3.0)
+    gate.check_recording(synthetic_voice(seconds=4.0))
+    gate.check_enrollment_speech(3.0)
+    with pytest.raises(AudioProcessingError) as caught:
+        gate.check_enrollment_speech(2.9)
+    assert caught.value.reason == "not_enough_speech"
