@@ -174,9 +174,7 @@ class Settings:
             target_verify_speech=reader.number(
                 "TARGET_VERIFY_SPEECH", float, defaults.target_verify_speech, low=0.5, high=120.0
             ),
-            scoring=reader.choice(
-                "VOICEAUTH_SCORING", defaults.scoring, ("calibrated", "cosine")
-            ),
+            scoring=reader.choice("VOICEAUTH_SCORING", defaults.scoring, ("calibrated", "cosine")),
             api_keys=reader.items("VOICEAUTH_API_KEYS"),
             allow_insecure=reader.flag("VOICEAUTH_ALLOW_INSECURE", default=False),
             allow_private_networks=reader.flag("VOICEAUTH_ALLOW_PRIVATE_NETWORKS", default=False),
@@ -192,7 +190,9 @@ class Settings:
             vapi_sample_rate=reader.number(
                 "VAPI_SAMPLE_RATE", int, defaults.vapi_sample_rate, low=8000, high=48000
             ),
-            vapi_channels=reader.number("VAPI_CHANNELS", int, defaults.vapi_channels, low=1, high=2),
+            vapi_channels=reader.number(
+                "VAPI_CHANNELS", int, defaults.vapi_channels, low=1, high=2
+            ),
             vapi_customer_channel=reader.number(
                 "VAPI_CUSTOMER_CHANNEL", int, defaults.vapi_customer_channel, low=0, high=1
             ),
