@@ -1,0 +1,479 @@
+"""The VAPI live listener: hears a call's ``listenUrl`` WebSocket and keeps only the caller.
+
+Binary messages are interleaved 16-bit little-endian PCM (customer on channel 0, assistant on
+channel 1 by default); text messages are JSON events. A ``start`` event, when one arrives, sets
+the sample rate and channel count. The caller's channel is resampled to 16 kHz and streamed as it
+arrives; the assistant's channel is dropped before anything else sees it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import ssl
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Self
+
+import aiohttp
+import numpy as np
+import numpy.typing as npt
+from aiohttp.abc import AbstractResolver
+from yarl import URL
+
+from voiceauth_adapters.http.guard import AddressPolicy, AddressRefusedError, GuardedResolver
+from voiceauth_adapters.vapi.framing import Deinterleaver, PcmFormat, looks_like_pcm16
+from voiceauth_adapters.vapi.listen_url import ListenUrlPolicy, redacted
+from voiceauth_adapters.vapi.resampling import StreamingResampler
+from voiceauth_core.audio import CANONICAL_RATE, Audio
+from voiceauth_core.errors import CaptureError
+
+__all__ = ["VapiListenSource", "VapiListener"]
+
+_log = logging.getLogger("voiceauth_adapters.vapi")
+
+_Samples = npt.NDArray[np.float32]
+
+_PCM_ENCODINGS = frozenset({"linear16", "pcm_s16le", "pcm16", "s16le"})
+_PROBE_S = 0.5  # audio inspected for plausibility before any is released
+_MAX_MESSAGE = 4 * 1024 * 1024
+
+
+@dataclass(slots=True)
+class _Capture:
+    """What one listening session has seen so far."""
+
+    pcm: PcmFormat
+    deinterleaver: Deinterleaver
+    resampler: StreamingResampler
+    heard: int = 0  # output samples delivered, at 16 kHz
+    binary_bytes: int = 0
+    events: int = 0
+    timed_out: bool = False
+    checked: bool = False
+    held: list[_Samples] = field(default_factory=list)
+    probe: list[_Samples] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, pcm: PcmFormat) -> _Capture:
+        return cls(
+            pcm=pcm,
+            deinterleaver=Deinterleaver(pcm),
+            resampler=StreamingResampler(pcm.sample_rate, CANONICAL_RATE),
+        )
+
+
+class VapiListenSource:
+    """The caller's side of one live call, as an :class:`~voiceauth_core.ports.AudioSource`.
+
+    Made by :meth:`VapiListener.source`. Connect as early as possible (:meth:`connect`, or use the
+    source as an async context manager): audio spoken before the socket opens is lost. The
+    stream ends when the call closes the socket, after ``max_audio_s`` of caller audio, or at
+    ``timeout_s`` after connecting; the socket is closed as soon as the consumer stops.
+
+    Failures are :class:`~voiceauth_core.errors.CaptureError` with a ``reason``:
+    ``connect_failed``, ``connect_timeout``, ``tls_error``, ``auth_rejected``, ``closed`` (the
+    socket closed before any audio), ``no_audio`` (only JSON events), ``bad_audio`` (binary data
+    that is not 16-bit PCM, or an unsupported announced format) and ``timeout`` (nothing arrived).
+    """
+
+    def __init__(
+        self,
+        url: URL,
+        *,
+        session: aiohttp.ClientSession,
+        pcm: PcmFormat,
+        public_key: str | None,
+        max_audio_s: float,
+        timeout_s: float,
+        connect_timeout_s: float,
+        ssl_context: ssl.SSLContext | None,
+    ) -> None:
+        self._url = url
+        self._session = session
+        self._pcm = pcm
+        self._public_key = public_key
+        self._max_samples = round(max_audio_s * CANONICAL_RATE)
+        self._timeout_s = timeout_s
+        self._connect_timeout_s = min(connect_timeout_s, timeout_s)
+        self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._started: float | None = None
+        self._used = False
+        self._closed = False
+
+    @property
+    def channel(self) -> str:
+        """Always ``vapi``."""
+        return "vapi"
+
+    @property
+    def live(self) -> bool:
+        """A live capture."""
+        return True
+
+    @property
+    def where(self) -> str:
+        """The listen URL as it may be logged: host and a hash."""
+        return redacted(self._url)
+
+    async def connect(self) -> None:
+        """Open the socket now (idempotent); the timeout runs from here.
+
+        Raises:
+            CaptureError: The socket could not be opened.
+        """
+        if self._ws is not None:
+            return
+        if self._closed:
+            raise CaptureError("the call's audio was already heard", reason="closed")
+        loop = asyncio.get_running_loop()
+        self._started = loop.time()
+        headers = {"Authorization": f"Bearer {self._public_key}"} if self._public_key else {}
+        _log.info("listening to call audio at %s", self.where)
+        try:
+            async with asyncio.timeout(self._connect_timeout_s):
+                self._ws = await self._session.ws_connect(
+                    self._url,
+                    headers=headers,
+                    ssl=self._ssl,
+                    autoping=True,
+                    max_msg_size=_MAX_MESSAGE,
+                    timeout=aiohttp.ClientWSTimeout(ws_close=2.0),
+                )
+        except TimeoutError as exc:
+            raise self._failed(
+                "connecting to the call's audio timed out", "connect_timeout"
+            ) from exc
+        except aiohttp.WSServerHandshakeError as exc:
+            if exc.status in (401, 403):
+                raise self._failed(
+                    "the call's audio socket refused our credentials (check VAPI_PUBLIC_KEY)",
+                    "auth_rejected",
+                ) from exc
+            raise self._failed(
+                f"the call's audio socket answered HTTP {exc.status}", "connect_failed"
+            ) from exc
+        except (aiohttp.ClientSSLError, ssl.SSLError) as exc:
+            raise self._failed(
+                "the call's audio socket failed the TLS handshake", "tls_error"
+            ) from exc
+        except aiohttp.ClientConnectorDNSError as exc:
+            if isinstance(exc.__cause__ or exc.os_error, AddressRefusedError):
+                raise self._failed(
+                    "the call's audio socket is at an address that is not allowed",
+                    "connect_failed",
+                ) from exc
+            raise self._failed(
+                "the call's audio host could not be resolved", "connect_failed"
+            ) from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise self._failed("could not connect to the call's audio", "connect_failed") from exc
+
+    async def aclose(self) -> None:
+        """Close the socket (idempotent)."""
+        self._closed = True
+        ws, self._ws = self._ws, None
+        if ws is not None and not ws.closed:
+            try:
+                await ws.close()
+            except (aiohttp.ClientError, OSError, TimeoutError):
+                _log.debug("closing the listen socket at %s failed", self.where)
+
+    async def __aenter__(self) -> Self:
+        await self.connect()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def fetch(self) -> Audio:
+        """The caller's audio until the call ends or a limit is reached."""
+        chunks = [chunk async for chunk in self.stream()]
+        return Audio.concatenate(chunks)
+
+    async def stream(self) -> AsyncGenerator[Audio, None]:
+        """The caller's audio at 16 kHz, chunk by chunk as it arrives (once per source).
+
+        Raises:
+            CaptureError: The audio could not be captured (see the class for reasons).
+        """
+        if self._used:
+            raise CaptureError("the call's audio can be heard only once", reason="closed")
+        self._used = True
+        try:
+            await self.connect()
+            assert self._ws is not None
+            capture = _Capture.start(self._pcm)
+            async with aclosing(self._receive(self._ws, capture)) as received:
+                async for samples in received:
+                    chunk = samples[: self._max_samples - capture.heard]
+                    capture.heard += len(chunk)
+                    if len(chunk):
+                        yield Audio(samples=chunk, sample_rate=CANONICAL_RATE)
+                    if capture.heard >= self._max_samples:
+                        break
+            _log.info(
+                "heard %.2f s of caller audio at %s (%d events)",
+                capture.heard / CANONICAL_RATE,
+                self.where,
+                capture.events,
+            )
+            self._check_heard(capture)
+        finally:
+            await self.aclose()
+
+    async def _receive(
+        self, ws: aiohttp.ClientWebSocketResponse, capture: _Capture
+    ) -> AsyncGenerator[_Samples, None]:
+        """Caller samples at 16 kHz, released once the first of them look like PCM."""
+        loop = asyncio.get_running_loop()
+        assert self._started is not None
+        deadline = self._started + self._timeout_s
+        while True:
+            try:
+                async with asyncio.timeout(max(0.0, deadline - loop.time())):
+                    message = await ws.receive()
+            except TimeoutError:
+                capture.timed_out = True
+                break
+            if message.type == aiohttp.WSMsgType.BINARY:
+                for samples in self._on_audio(message.data, capture):
+                    yield samples
+            elif message.type == aiohttp.WSMsgType.TEXT:
+                for samples in self._on_event(message.data, capture):
+                    yield samples
+            else:  # CLOSE, CLOSING, CLOSED or ERROR: the call is over
+                if message.type == aiohttp.WSMsgType.ERROR:
+                    _log.info("the listen socket at %s failed", self.where)
+                break
+        for samples in self._drain(capture):
+            yield samples
+
+    def _on_audio(self, data: bytes, capture: _Capture) -> list[_Samples]:
+        capture.binary_bytes += len(data)
+        pcm = capture.deinterleaver.feed(data)
+        if not len(pcm):
+            return []
+        native = pcm.astype(np.float32) / np.float32(32768.0)
+        out = capture.resampler.process(native)
+        if capture.checked:
+            return [out] if len(out) else []
+        capture.probe.append(native)
+        capture.held.append(out)
+        if sum(len(p) for p in capture.probe) >= _PROBE_S * capture.pcm.sample_rate:
+            return self._release(capture)
+        return []
+
+    def _release(self, capture: _Capture) -> list[_Samples]:
+        """Check the held audio once, then hand it over."""
+        capture.checked = True
+        probe = np.concatenate(capture.probe) if capture.probe else np.zeros(0, np.float32)
+        if not looks_like_pcm16(probe):
+            raise self._failed(
+                "the call sent binary data that is not 16-bit PCM audio", "bad_audio"
+            )
+        held, capture.held, capture.probe = capture.held, [], []
+        return [h for h in held if len(h)]
+
+    def _drain(self, capture: _Capture) -> list[_Samples]:
+        """Everything still held at the end of the stream (or of a format)."""
+        released = self._release(capture) if not capture.checked else []
+        tail = capture.resampler.flush()
+        return [*released, tail] if len(tail) else released
+
+    def _on_event(self, text: str, capture: _Capture) -> list[_Samples]:
+        capture.events += 1
+        try:
+            event = json.loads(text)
+        except ValueError:
+            _log.debug("ignored a text message that is not JSON from %s", self.where)
+            return []
+        if not isinstance(event, dict) or event.get("type") != "start":
+            return []
+        pcm = self._announced(event)
+        if pcm == capture.pcm:
+            return []
+        _log.info(
+            "call audio at %s: %d Hz, %d channel(s), caller on channel %d",
+            self.where,
+            pcm.sample_rate,
+            pcm.channels,
+            pcm.customer_channel,
+        )
+        released = self._drain(capture) if capture.deinterleaver.frames else []
+        capture.pcm = pcm
+        capture.deinterleaver = Deinterleaver(pcm)
+        capture.resampler = StreamingResampler(pcm.sample_rate, CANONICAL_RATE)
+        capture.checked = False
+        return released
+
+    def _announced(self, event: dict[str, Any]) -> PcmFormat:
+        """The format a ``start`` event announces (unknown fields keep the configured value)."""
+        encoding = str(event.get("encoding", "linear16")).lower()
+        if encoding not in _PCM_ENCODINGS:
+            raise self._failed(
+                "the call announced an audio encoding other than 16-bit PCM", "bad_audio"
+            )
+        rate = event.get("sampleRate", self._pcm.sample_rate)
+        channels = event.get("channels", self._pcm.channels)
+        if not isinstance(rate, int) or not isinstance(channels, int):
+            raise self._failed("the call announced a malformed audio format", "bad_audio")
+        if channels == 1:
+            _log.warning(
+                "the call at %s streams mono audio: the caller cannot be separated from the "
+                "assistant",
+                self.where,
+            )
+        customer = self._pcm.customer_channel if self._pcm.customer_channel < channels else 0
+        try:
+            return PcmFormat(sample_rate=rate, channels=channels, customer_channel=customer)
+        except ValueError as exc:
+            raise self._failed(
+                "the call announced an unsupported audio format", "bad_audio"
+            ) from exc
+
+    def _check_heard(self, capture: _Capture) -> None:
+        """Raise the right error when the capture ended without any caller audio."""
+        if capture.heard:
+            return
+        if capture.binary_bytes:
+            raise self._failed(
+                "the call sent binary data too short to hold a single PCM sample", "bad_audio"
+            )
+        if capture.events:
+            raise self._failed("the call sent only events and no audio", "no_audio")
+        if capture.timed_out:
+            raise self._failed(
+                f"no audio arrived from the call within {self._timeout_s:g} seconds", "timeout"
+            )
+        raise self._failed("the call's audio socket closed before any audio", "closed")
+
+    def _failed(self, message: str, reason: str) -> CaptureError:
+        _log.warning("capture from %s failed: %s (%s)", self.where, message, reason)
+        return CaptureError(message, reason=reason)
+
+
+class VapiListener:
+    """Opens VAPI listen sockets; one per process, with one shared aiohttp session.
+
+    Open it with :meth:`open` (or ``async with``) at start-up and close it at shutdown; make one
+    :class:`VapiListenSource` per call with :meth:`source`.
+
+    Args:
+        public_key: The VAPI public key, sent as ``Authorization: Bearer`` (needed when the
+            assistant has ``listenAuthenticationEnabled``).
+        allowed_hosts: Domains whose hosts may be opened (``vapi.ai`` and its subdomains).
+        allow_private_networks: Development and tests only: also ``ws://`` and local hosts.
+        pcm: The stream's format when no ``start`` event announces one.
+        max_audio_s: Caller audio heard at most (``MAX_AUDIO_DURATION``).
+        timeout_s: The whole capture, from connecting (``WEBSOCKET_TIMEOUT``).
+        connect_timeout_s: Opening the socket.
+        ssl_context: TLS settings (the system's trust store by default).
+        resolver: The DNS resolver wrapped by the address guard (aiohttp's by default).
+    """
+
+    def __init__(
+        self,
+        *,
+        public_key: str | None = None,
+        allowed_hosts: tuple[str, ...] = ("vapi.ai",),
+        allow_private_networks: bool = False,
+        pcm: PcmFormat | None = None,
+        max_audio_s: float = 30.0,
+        timeout_s: float = 65.0,
+        connect_timeout_s: float = 10.0,
+        ssl_context: ssl.SSLContext | None = None,
+        resolver: AbstractResolver | None = None,
+    ) -> None:
+        if max_audio_s <= 0 or timeout_s <= 0 or connect_timeout_s <= 0:
+            raise ValueError("limits must be positive")
+        self._public_key = public_key
+        self._urls = ListenUrlPolicy(
+            allowed_hosts=allowed_hosts, allow_private_networks=allow_private_networks
+        )
+        self._addresses = AddressPolicy(allow_private_networks=allow_private_networks)
+        self._pcm = pcm or PcmFormat()
+        self._max_audio_s = max_audio_s
+        self._timeout_s = timeout_s
+        self._connect_timeout_s = connect_timeout_s
+        self._ssl_context = ssl_context
+        self._resolver = resolver
+        self._session: aiohttp.ClientSession | None = None
+
+    async def open(self) -> None:
+        """Create the shared session (idempotent)."""
+        if self._session is not None:
+            return
+        if self._addresses.allow_private_networks:
+            _log.warning(
+                "VAPI listener relaxed: ws:// and local hosts are allowed "
+                "(allow_private_networks is on; for development and tests only)"
+            )
+        connector = aiohttp.TCPConnector(
+            resolver=GuardedResolver(self._addresses, self._resolver), use_dns_cache=False
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(
+                total=None, connect=self._connect_timeout_s, sock_connect=self._connect_timeout_s
+            ),
+            trust_env=False,
+        )
+
+    async def close(self) -> None:
+        """Close the shared session (idempotent)."""
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def source(
+        self,
+        listen_url: str,
+        *,
+        max_audio_s: float | None = None,
+        timeout_s: float | None = None,
+    ) -> VapiListenSource:
+        """A source for the call at ``listen_url`` (nothing is opened until it is used).
+
+        Args:
+            listen_url: ``call.monitor.listenUrl``.
+            max_audio_s: A lower cap for this call (a tool call's budget), if any.
+            timeout_s: A lower time limit for this call, if any.
+
+        Raises:
+            InvalidInputError: The URL is not a wss:// URL on an allowed host.
+        """
+        if self._session is None:
+            raise RuntimeError("VapiListener.open() was not called")
+        url = self._urls.check(listen_url)
+        return VapiListenSource(
+            url,
+            session=self._session,
+            pcm=self._pcm,
+            public_key=self._public_key,
+            max_audio_s=min(max_audio_s or self._max_audio_s, self._max_audio_s),
+            timeout_s=min(timeout_s or self._timeout_s, self._timeout_s),
+            connect_timeout_s=self._connect_timeout_s,
+            ssl_context=self._ssl_context,
+        )
