@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import ssl
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
@@ -80,6 +81,7 @@ class HttpDownloader:
         max_redirects: Redirects followed before giving up.
         policy: Which addresses may be reached (public ones only by default).
         resolver: The DNS resolver wrapped by the guard (aiohttp's threaded one by default).
+        ssl_context: TLS settings (the system's trust store by default).
         user_agent: Sent with every request.
     """
 
@@ -92,6 +94,7 @@ class HttpDownloader:
         max_redirects: int = 3,
         policy: AddressPolicy | None = None,
         resolver: AbstractResolver | None = None,
+        ssl_context: ssl.SSLContext | None = None,
         user_agent: str = "voiceauth/0.1 (+https://github.com/voiceauth)",
     ) -> None:
         if max_bytes <= 0 or timeout_s <= 0 or connect_timeout_s <= 0 or max_redirects < 0:
@@ -102,6 +105,7 @@ class HttpDownloader:
         self._max_redirects = max_redirects
         self._policy = policy or AddressPolicy()
         self._resolver = resolver
+        self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
         self._user_agent = user_agent
         self._session: aiohttp.ClientSession | None = None
 
@@ -122,6 +126,7 @@ class HttpDownloader:
         connector = aiohttp.TCPConnector(
             resolver=GuardedResolver(self._policy, self._resolver),
             use_dns_cache=False,  # every new connection is resolved and vetted afresh
+            ssl=self._ssl,
             limit=100,
         )
         self._session = aiohttp.ClientSession(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -58,10 +59,14 @@ class AudioFileServer:
 
     Args:
         host: The address to listen on (loopback).
+        ssl_context: Serve https with it (``voiceauth_adapters.vapi.testing.tls_contexts``).
     """
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", *, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
         self._host = host
+        self._ssl = ssl_context
         self._routes: dict[str, Route] = {}
         self._runner: web.AppRunner | None = None
         self._port = 0
@@ -74,9 +79,9 @@ class AudioFileServer:
 
     @property
     def base_url(self) -> str:
-        """``http://host:port``."""
+        """``http(s)://host:port``."""
         host = f"[{self._host}]" if ":" in self._host else self._host
-        return f"http://{host}:{self._port}"
+        return f"{'https' if self._ssl else 'http'}://{host}:{self._port}"
 
     def url(self, path: str) -> str:
         """The full URL of ``path``."""
@@ -101,7 +106,7 @@ class AudioFileServer:
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.bind((self._host, 0))
         self._port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock).start()
+        await web.SockSite(self._runner, sock, ssl_context=self._ssl).start()
 
     async def stop(self) -> None:
         """Stop serving (releases hanging requests)."""

@@ -92,7 +92,7 @@ def looks_like_pcm16(samples: npt.NDArray[np.float32]) -> bool:
         return True
     wide = samples.astype(np.float64)
     level = float(np.sqrt(np.mean(wide**2)))
-    if level < 0.1:  # below -20 dBFS: quiet enough to be sound of any kind
+    if level < 0.2:  # below -14 dBFS: quiet enough to be sound of any kind
         return True
     jumps = float(np.sqrt(np.mean(np.diff(wide) ** 2)))
     return jumps / level < 1.2  # white noise: about 1.41; voiced speech: well below 1
