@@ -144,6 +144,11 @@ def _odd_pieces(data: bytes, typical: int) -> list[bytes]:
     return pieces
 
 
+def _gone(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
+
+
 def _transcript(index: int) -> str:
     role = "user" if index % 2 else "assistant"
     return json.dumps(
@@ -216,6 +221,12 @@ class VapiListenServer:
         if call is None:
             return web.Response(status=404)
         call.connections += 1
+        try:
+            return await self._answer(request, call)
+        finally:
+            call.disconnected.set()
+
+    async def _answer(self, request: web.Request, call: ListenCall) -> web.StreamResponse:
         authorization = request.headers.get("Authorization")
         call.authorizations.append(authorization)
         if call.token is not None and authorization != f"Bearer {call.token}":
@@ -223,7 +234,9 @@ class VapiListenServer:
         if call.failure is Failure.REJECT:
             return web.Response(status=call.reject_status)
         if call.failure is Failure.STALL_HANDSHAKE:
-            await self._stop.wait()
+            # Never answer; notice when the listener gives up (or the server stops).
+            while not self._stop.is_set() and not _gone(request):  # noqa: ASYNC110  # aiohttp has no event for a peer that leaves before the upgrade
+                await asyncio.sleep(0.05)
             return web.Response(status=503)
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
@@ -240,7 +253,6 @@ class VapiListenServer:
         finally:
             for task in (reader, player, stopped):
                 task.cancel()
-            call.disconnected.set()
             if not ws.closed:
                 await ws.close(code=WSCloseCode.OK)
         return ws
