@@ -130,6 +130,15 @@ async def test_with_the_guard_fully_on_the_local_server_is_never_contacted(
     assert server.route("/voice.wav").hits == 0
 
 
+async def test_the_system_resolver_is_guarded_too(server: AudioFileServer, wav: bytes) -> None:
+    # localhost resolves (from /etc/hosts, no network) to a loopback address: refused.
+    server.add("/voice.wav", Route(body=wav))
+    async with HttpDownloader() as guarded:
+        with pytest.raises(AudioDownloadError, match="not allowed"):
+            await guarded.fetch(f"http://localhost:{server.port}/voice.wav")
+    assert server.route("/voice.wav").hits == 0
+
+
 async def test_a_name_is_resolved_once_and_the_connection_goes_to_the_vetted_address(
     server: AudioFileServer, wav: bytes
 ) -> None:
@@ -178,14 +187,14 @@ async def test_an_undeclared_body_is_cut_at_the_cap(
 async def test_a_slow_drip_times_out(server: AudioFileServer) -> None:
     url = server.add("/drip.wav", Route(body=b"\1" * 10_000, drip_bytes=100, drip_pause_s=0.1))
     async with HttpDownloader(policy=ONLY_THE_TEST_SERVER, timeout_s=0.5) as slow:
-        with pytest.raises(AudioDownloadError, match=r"did not answer within 0\.5 seconds"):
+        with pytest.raises(AudioDownloadError, match=r"did not finish within 0\.5 seconds"):
             await slow.fetch(url)
 
 
 async def test_a_server_that_never_answers_times_out(server: AudioFileServer) -> None:
     url = server.add("/never.wav", Route(hang=True))
     async with HttpDownloader(policy=ONLY_THE_TEST_SERVER, timeout_s=0.5) as slow:
-        with pytest.raises(AudioDownloadError, match="did not answer"):
+        with pytest.raises(AudioDownloadError, match="did not finish"):
             await slow.fetch(url)
 
 

@@ -176,7 +176,7 @@ class HttpDownloader:
         except TimeoutError as exc:
             _log.info("download from %s timed out", redacted(target))
             raise AudioDownloadError(
-                f"the audio URL did not answer within {self._timeout_s:g} seconds"
+                f"the audio download did not finish within {self._timeout_s:g} seconds"
             ) from exc
 
     @staticmethod
@@ -210,6 +210,8 @@ class HttpDownloader:
                 raise AudioDownloadError("the audio URL's host name could not be resolved") from exc
             except aiohttp.ClientConnectorCertificateError as exc:
                 raise AudioDownloadError("the audio URL's TLS certificate is not valid") from exc
+            except aiohttp.ClientSSLError as exc:
+                raise AudioDownloadError("the TLS handshake with the audio URL failed") from exc
             except aiohttp.ClientConnectorError as exc:
                 raise AudioDownloadError("could not connect to the audio URL's server") from exc
             except aiohttp.ServerTimeoutError as exc:
