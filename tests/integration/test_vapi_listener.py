@@ -120,6 +120,37 @@ async def test_mono_streams_work_announced_or_configured(server: VapiListenServe
         assert correlation(heard, alice) > 0.999
 
 
+@pytest.mark.parametrize(
+    ("start", "reason"),
+    [
+        ({"type": "start", "encoding": "mulaw", "sampleRate": 8000, "channels": 2}, "bad_audio"),
+        ({"type": "start", "sampleRate": "fast", "channels": 2}, "bad_audio"),
+        ({"type": "start", "sampleRate": 16000, "channels": 5}, "bad_audio"),
+        ({"type": "start", "sampleRate": 16000.0, "channels": 2.0}, None),
+        ({"type": "start", "sampleRate": 16000}, None),  # channels: the configured default
+    ],
+)
+async def test_the_start_frame_is_checked(
+    server: VapiListenServer, listener: VapiListener, start: dict[str, object], reason: str | None
+) -> None:
+    alice = voice(ALICE)
+    call = ListenCall(caller=alice, assistant=voice(BOB), start_event=start)
+    source = listener.source(server.add(call))
+    if reason is None:
+        assert correlation(await source.fetch(), alice) > 0.999
+        return
+    with pytest.raises(CaptureError) as caught:
+        await source.fetch()
+    assert caught.value.reason == reason
+
+
+async def test_an_ipv6_loopback_server_works_in_development(listener: VapiListener) -> None:
+    alice = voice(ALICE)
+    async with VapiListenServer("::1") as server:
+        heard = await listener.source(server.add(ListenCall(caller=alice))).fetch()
+    assert correlation(heard, alice) > 0.999
+
+
 async def test_frames_that_split_samples_are_reassembled(
     server: VapiListenServer, listener: VapiListener
 ) -> None:

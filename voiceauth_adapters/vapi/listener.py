@@ -42,6 +42,13 @@ _PROBE_S = 0.5  # audio inspected for plausibility before any is released
 _MAX_MESSAGE = 4 * 1024 * 1024
 
 
+def _whole(value: object) -> int | None:
+    """A JSON number that is a whole number (16000 or 16000.0), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return int(value) if float(value).is_integer() else None
+
+
 @dataclass(slots=True)
 class _Capture:
     """What one listening session has seen so far."""
@@ -323,10 +330,15 @@ class VapiListenSource:
             raise self._failed(
                 "the call announced an audio encoding other than 16-bit PCM", "bad_audio"
             )
-        rate = event.get("sampleRate", self._pcm.sample_rate)
-        channels = event.get("channels", self._pcm.channels)
-        if not isinstance(rate, int) or not isinstance(channels, int):
+        rate = _whole(event.get("sampleRate", self._pcm.sample_rate))
+        channels = _whole(event.get("channels", self._pcm.channels))
+        if rate is None or channels is None:
             raise self._failed("the call announced a malformed audio format", "bad_audio")
+        if channels not in (1, 2):  # VAPI streams mono or customer/assistant stereo
+            raise self._failed(
+                f"the call announced {channels} audio channels; only 1 or 2 are supported",
+                "bad_audio",
+            )
         if channels == 1:
             _log.warning(
                 "the call at %s streams mono audio: the caller cannot be separated from the "

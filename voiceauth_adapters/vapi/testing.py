@@ -184,7 +184,8 @@ class VapiListenServer:
         call_id = secrets.token_hex(8)
         self._calls[call_id] = call
         scheme = "wss" if self._ssl else "ws"
-        return f"{scheme}://{self._host}:{self._port}/{call_id}/listen"
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"{scheme}://{host}:{self._port}/{call_id}/listen"
 
     async def start(self) -> None:
         """Bind to a free port and serve."""
@@ -192,7 +193,8 @@ class VapiListenServer:
         app.router.add_get("/{call_id}/listen", self._handle)
         self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5)
         await self._runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
         sock.bind((self._host, 0))
         self._port = sock.getsockname()[1]
         await web.SockSite(self._runner, sock, ssl_context=self._ssl).start()
