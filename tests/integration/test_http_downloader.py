@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import socket
 from collections.abc import AsyncIterator
 
@@ -29,13 +30,19 @@ ONLY_THE_TEST_SERVER = AddressPolicy.build(allowed_networks=["127.0.0.1/32"])
 
 
 def decoders() -> list[AudioDecoder]:
-    """The fake WAV decoder, and the real decoder once its adapter exists."""
+    """The fake WAV decoder, and every decoder of the real audio adapter once it exists."""
     found: list[AudioDecoder] = [WaveDecoder()]
     try:
-        from voiceauth_adapters.audio import FileAudioDecoder  # type: ignore[attr-defined]  # noqa: PLC0415
-    except ImportError:
-        return found
-    found.append(FileAudioDecoder())
+        audio = importlib.import_module("voiceauth_adapters.audio")
+    except ModuleNotFoundError:
+        return found  # the decoding adapter has not landed yet
+    for name in getattr(audio, "__all__", ()):
+        candidate = getattr(audio, name)
+        if isinstance(candidate, type) and name.endswith("Decoder"):
+            decoder = candidate()
+            assert isinstance(decoder, AudioDecoder)
+            found.append(decoder)
+    assert len(found) > 1, "voiceauth_adapters.audio exports no decoder"
     return found
 
 
