@@ -1,0 +1,205 @@
+"""AS-norm, calibration and the calibrated policy: monotone, bounded, fitted as expected."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from voiceauth_core import Decision, Embedding, Enrollment, EnrollmentSample, Score, UserId
+from voiceauth_core.calibration import (
+    AsNorm,
+    CalibratedPolicy,
+    Calibration,
+    Cohort,
+    fit_calibration,
+    logit,
+    sigmoid,
+)
+from voiceauth_core.errors import InvalidInputError, ModelMismatchError
+
+pytestmark = pytest.mark.unit
+
+MODEL = "test/model"
+DIM = 16
+
+
+def _unit(rng: np.random.Generator) -> np.ndarray:
+    v = rng.normal(size=DIM)
+    return v / np.linalg.norm(v)
+
+
+def _cohort(seed: int = 1, size: int = 40) -> Cohort:
+    rng = np.random.default_rng(seed)
+    return Cohort(embeddings=rng.normal(size=(size, DIM)), model_id=MODEL)
+
+
+def _enrollment(vector: np.ndarray) -> Enrollment:
+    sample = EnrollmentSample(embedding=Embedding.from_vector(vector, MODEL), speech_seconds=5.0)
+    return Enrollment.start(
+        user_id=UserId.new(), phone=None, sample=sample, now=datetime(2026, 1, 1, tzinfo=UTC)
+    )
+
+
+CALIBRATION = Calibration(slope=2.0, bias=-6.0, slope_per_log_s=0.5, bias_per_log_s=0.3)
+
+
+def test_cohort_rows_are_normalised_and_read_only() -> None:
+    cohort = _cohort()
+    assert np.allclose(np.linalg.norm(cohort.embeddings, axis=1), 1.0)
+    with pytest.raises(ValueError, match="read-only"):
+        cohort.embeddings[0, 0] = 1.0
+
+
+def test_cohort_refuses_bad_matrices_and_other_models() -> None:
+    with pytest.raises(InvalidInputError):
+        Cohort(embeddings=np.zeros((3, DIM)), model_id=MODEL)
+    with pytest.raises(InvalidInputError):
+        Cohort(embeddings=np.ones((1, DIM)), model_id=MODEL)
+    rng = np.random.default_rng(0)
+    other = Embedding.from_vector(_unit(rng), "other/model")
+    with pytest.raises(ModelMismatchError):
+        _cohort().top_stats(other, 5)
+
+
+def test_top_stats_match_a_direct_computation() -> None:
+    cohort = _cohort()
+    rng = np.random.default_rng(5)
+    probe = Embedding.from_vector(_unit(rng), MODEL)
+    scores = np.sort(cohort.embeddings @ probe.vector)[-10:]
+    mean, std = cohort.top_stats(probe, 10)
+    assert mean == pytest.approx(scores.mean())
+    assert std == pytest.approx(scores.std())
+
+
+def test_asnorm_matches_the_formula() -> None:
+    cohort = _cohort()
+    rng = np.random.default_rng(9)
+    e, p = (Embedding.from_vector(_unit(rng), MODEL) for _ in range(2))
+    me, se = cohort.top_stats(e, 8)
+    mp, sp = cohort.top_stats(p, 8)
+    raw = e.cosine(p)
+    expected = 0.5 * ((raw - me) / se + (raw - mp) / sp)
+    assert AsNorm(cohort=cohort, top_k=8).normalise(e, p, raw) == pytest.approx(expected)
+
+
+@given(a=st.floats(-1, 1), b=st.floats(-1, 1), seed=st.integers(0, 1000))
+def test_asnorm_is_increasing_in_the_raw_score(a: float, b: float, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    e, p = (Embedding.from_vector(_unit(rng), MODEL) for _ in range(2))
+    norm = AsNorm(cohort=_cohort(), top_k=10)
+    low, high = sorted((a, b))
+    assert norm.normalise(e, p, low) <= norm.normalise(e, p, high)
+
+
+@given(
+    a=st.floats(-50, 50),
+    b=st.floats(-50, 50),
+    seconds=st.floats(0.0, 60.0),
+)
+def test_calibration_is_monotone_and_bounded(a: float, b: float, seconds: float) -> None:
+    low, high = sorted((a, b))
+    lo = sigmoid(CALIBRATION.log_odds(low, speech_seconds=seconds))
+    hi = sigmoid(CALIBRATION.log_odds(high, speech_seconds=seconds))
+    assert 0.0 < lo <= hi < 1.0
+
+
+def test_calibration_refuses_a_map_that_decreases_somewhere() -> None:
+    # slope + slope_per_log_s * ln(10) < 0: decreasing with the score for long speech.
+    with pytest.raises(InvalidInputError):
+        Calibration(slope=1.0, bias=0.0, slope_per_log_s=-1.0)
+    with pytest.raises(InvalidInputError):
+        Calibration(slope=float("nan"), bias=0.0)
+
+
+def test_sigmoid_and_logit_are_inverse() -> None:
+    for p in (0.01, 0.5, 0.82, 0.999):
+        assert sigmoid(logit(p)) == pytest.approx(p)
+    assert sigmoid(1e9) < 1.0
+    assert sigmoid(-1e9) > 0.0
+    with pytest.raises(InvalidInputError):
+        logit(1.0)
+
+
+def test_fit_recovers_the_generating_log_odds() -> None:
+    # Scores drawn so that the true log-odds are 3 s - 1 (duration-independent), prior 0.5.
+    rng = np.random.default_rng(11)
+    n = 40_000
+    scores = rng.uniform(-3, 4, n)
+    seconds = rng.uniform(1, 10, n)
+    labels = (rng.uniform(size=n) < 1 / (1 + np.exp(-(3 * scores - 1)))).astype(int)
+    # Re-weighting to p_target=0.5 cancels the sample's class balance: correct for it.
+    fitted = fit_calibration(scores, seconds, labels, p_target=0.5, l2=0.0)
+    balance = math.log(np.mean(labels) / (1 - np.mean(labels)))
+    assert fitted.slope == pytest.approx(3.0, abs=0.25)
+    assert fitted.bias + balance == pytest.approx(-1.0, abs=0.25)
+    assert abs(fitted.slope_per_log_s) < 0.2
+    assert abs(fitted.bias_per_log_s) < 0.2
+
+
+def test_fit_needs_both_classes() -> None:
+    with pytest.raises(InvalidInputError):
+        fit_calibration([1.0, 2.0], [3.0, 3.0], [1, 1])
+    with pytest.raises(InvalidInputError):
+        fit_calibration([1.0, 2.0], [3.0], [1, 0])
+
+
+def _policy(threshold: float = 0.82) -> CalibratedPolicy:
+    return CalibratedPolicy(
+        asnorm=AsNorm(cohort=_cohort(), top_k=10),
+        calibration=CALIBRATION,
+        threshold=threshold,
+        accept_margin=1.0,
+        reject_margin=2.0,
+    )
+
+
+def test_policy_scores_its_own_voice_above_a_stranger() -> None:
+    rng = np.random.default_rng(3)
+    voice = _unit(rng)
+    enrollment = _enrollment(voice)
+    policy = _policy()
+    probe = Embedding.from_vector(voice + 0.1 * _unit(rng), MODEL)
+    same = policy.score(enrollment, probe, speech_seconds=5)
+    other = policy.score(enrollment, Embedding.from_vector(_unit(rng), MODEL), speech_seconds=5)
+    assert 0.0 < other.calibrated < same.calibrated < 1.0
+    assert same.raw == pytest.approx(enrollment.centroid.cosine(probe))
+    assert policy.decide(same) is Decision.ACCEPT
+    assert policy.decide(other) is Decision.REJECT
+    assert policy.name == "asnorm-calibrated"
+
+
+def test_policy_refuses_a_probe_of_another_model() -> None:
+    rng = np.random.default_rng(4)
+    with pytest.raises(ModelMismatchError):
+        _policy().score(
+            _enrollment(_unit(rng)), Embedding.from_vector(_unit(rng), "x/y"), speech_seconds=3
+        )
+
+
+def test_early_decisions_need_the_margin() -> None:
+    policy = _policy(0.82)
+    point = logit(0.82)
+
+    def at(odds: float) -> Score:
+        return Score(calibrated=sigmoid(odds), raw=0.5)
+
+    assert policy.early_decision(at(point + 1.01), speech_seconds=2) is Decision.ACCEPT
+    assert policy.early_decision(at(point + 0.99), speech_seconds=2) is None
+    assert policy.early_decision(at(point - 1.99), speech_seconds=2) is None
+    assert policy.early_decision(at(point - 2.01), speech_seconds=2) is Decision.REJECT
+    # The threshold at either end of [0, 1] disables early decisions instead of failing.
+    assert _policy(1.0).early_decision(at(50.0), speech_seconds=2) is None
+
+
+def test_policy_refuses_bad_settings() -> None:
+    with pytest.raises(InvalidInputError):
+        _policy(1.5)
+    with pytest.raises(InvalidInputError):
+        CalibratedPolicy(asnorm=AsNorm(cohort=_cohort()), calibration=CALIBRATION, accept_margin=-1)
+    with pytest.raises(InvalidInputError):
+        AsNorm(cohort=_cohort(), top_k=1)
