@@ -305,6 +305,20 @@ async def test_the_listen_url_is_never_logged_in_full(
     assert all(call_id not in m and "/listen" not in m for m in messages)
 
 
+@pytest.mark.parametrize("failure", [Failure.REJECT, Failure.TINY])
+async def test_a_capture_error_carries_no_trace_of_the_listen_url(
+    server: VapiListenServer, listener: VapiListener, failure: Failure
+) -> None:
+    url = server.add(ListenCall(caller=voice(ALICE), failure=failure))
+    call_id = url.rsplit("/", 2)[1]
+    with pytest.raises(CaptureError) as caught:
+        await listener.source(url).fetch()
+    error: BaseException | None = caught.value
+    while error is not None:  # what a traceback logger would print, causes included
+        assert call_id not in str(error)
+        error = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
+
+
 # --- through the Verify use case --------------------------------------------------------------
 
 

@@ -183,8 +183,8 @@ class HttpDownloader:
     def _parse(url: str) -> URL:
         try:
             parsed = URL(url.strip())
-        except (ValueError, TypeError) as exc:
-            raise AudioDownloadError("the audio URL is not a valid URL") from exc
+        except (ValueError, TypeError):  # the parser's message quotes the URL
+            raise AudioDownloadError("the audio URL is not a valid URL") from None
         if parsed.scheme not in ("http", "https"):
             raise AudioDownloadError("only http and https audio URLs can be fetched")
         if not parsed.host:
@@ -236,8 +236,8 @@ class HttpDownloader:
             )
         try:
             target = url.join(URL(location)).with_fragment(None)
-        except ValueError as exc:
-            raise AudioDownloadError("the audio URL redirected to an invalid URL") from exc
+        except ValueError:
+            raise AudioDownloadError("the audio URL redirected to an invalid URL") from None
         if target.scheme not in ("http", "https") or not target.host:
             raise AudioDownloadError("the audio URL redirected to a URL that is not http(s)")
         if url.scheme == "https" and target.scheme == "http":

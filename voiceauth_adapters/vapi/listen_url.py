@@ -55,8 +55,8 @@ class ListenUrlPolicy:
         """
         try:
             parsed = URL(url.strip())
-        except (ValueError, TypeError) as exc:
-            raise InvalidInputError("the listen URL is not a valid URL") from exc
+        except (ValueError, TypeError):
+            raise InvalidInputError("the listen URL is not a valid URL") from None
         host = (parsed.host or "").lower().rstrip(".")
         if not host or parsed.scheme not in ("ws", "wss"):
             raise InvalidInputError("the listen URL must be a wss:// URL")

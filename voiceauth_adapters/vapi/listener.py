@@ -156,14 +156,15 @@ class VapiListenSource:
                 "connecting to the call's audio timed out", "connect_timeout"
             ) from exc
         except aiohttp.WSServerHandshakeError as exc:
+            # ``from None``: the handshake error's text carries the full listen URL.
             if exc.status in (401, 403):
                 raise self._failed(
                     "the call's audio socket refused our credentials (check VAPI_PUBLIC_KEY)",
                     "auth_rejected",
-                ) from exc
+                ) from None
             raise self._failed(
                 f"the call's audio socket answered HTTP {exc.status}", "connect_failed"
-            ) from exc
+            ) from None
         except (aiohttp.ClientSSLError, ssl.SSLError) as exc:
             raise self._failed(
                 "the call's audio socket failed the TLS handshake", "tls_error"
