@@ -23,6 +23,7 @@ from voiceauth_core.scoring import Score, _check_threshold
 
 __all__ = [
     "AsNorm",
+    "BandEstimator",
     "CalibratedPolicy",
     "Calibration",
     "Cohort",
@@ -111,17 +112,25 @@ class Cohort:
 class AsNorm:
     """Adaptive symmetric score normalisation (Cumani et al. 2011; Matejka et al. 2017).
 
-    ``s' = ((s - mu_e) / sigma_e + (s - mu_p) / sigma_p) / 2`` where ``mu``, ``sigma`` are the
-    mean and deviation of the ``top_k`` closest cohort scores of the enrolment (``e``) and of
-    the probe (``p``). It is an increasing affine function of the raw cosine for a given pair.
+    With ``scale=True`` (classic AS-norm)
+    ``s' = ((s - mu_e) / sigma_e + (s - mu_p) / sigma_p) / 2``,
+    where ``mu``, ``sigma`` are the mean and deviation of the ``top_k`` closest cohort scores of
+    the enrolment (``e``) and of the probe (``p``). With ``scale=False`` only the adaptive means
+    are removed: ``s' = s - (mu_e + mu_p) / 2``. Dividing by ``sigma`` inflates every score of
+    a voice that is far from the whole cohort (another corpus, short telephone digits), where
+    the top-k deviation is small; the shipped policy measures better without it (see
+    ``docs/accuracy.md``). Either way it is an increasing affine function of the raw cosine for
+    a given pair.
 
     Args:
         cohort: The impostor cohort.
         top_k: How many closest cohort members each side is compared with.
+        scale: Also divide by the top-k deviations (classic AS-norm).
     """
 
     cohort: Cohort
     top_k: int = 100
+    scale: bool = True
 
     def __post_init__(self) -> None:
         if self.top_k < 2:
@@ -131,24 +140,97 @@ class AsNorm:
         """The normalised score of a raw cosine between ``enrollment`` and ``probe``."""
         mu_e, sigma_e = self.cohort.top_stats(enrollment, self.top_k)
         mu_p, sigma_p = self.cohort.top_stats(probe, self.top_k)
+        if not self.scale:
+            return raw - 0.5 * (mu_e + mu_p)
         return 0.5 * ((raw - mu_e) / sigma_e + (raw - mu_p) / sigma_p)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class BandEstimator:
+    """How much an embedding sounds like telephone audio, from the embedding alone.
+
+    ECAPA embeddings carry the channel. The cohort holds each recording twice, wide-band and
+    through a simulated phone line, so the mean difference of the two (``direction``) points
+    from "wide-band" to "telephone" with the speakers cancelled out. The band score is an
+    embedding's projection on it; a logistic around ``centre`` squashes it to a phone-likeness
+    in [0, 1]. Enrolling on a good microphone and verifying over a phone line lowers every
+    score; the calibration uses the difference of the two sides' phone-likeness (the mismatch)
+    to correct for it.
+
+    Args:
+        direction: Unit vector from wide-band towards phone-band embeddings.
+        model_id: The model whose embeddings it applies to.
+        centre: Band score at which phone-likeness is one half.
+        width: Band-score change that moves phone-likeness by one unit of log-odds.
+    """
+
+    direction: npt.NDArray[np.float64]
+    model_id: str
+    centre: float = 0.0
+    width: float = 1.0
+
+    def __post_init__(self) -> None:
+        vector = np.array(self.direction, dtype=np.float64)
+        if vector.ndim != 1 or not np.all(np.isfinite(vector)) or np.linalg.norm(vector) < 1e-9:
+            raise InvalidInputError("a band direction is a non-zero finite vector")
+        if not self.width > 0 or not math.isfinite(self.centre):
+            raise InvalidInputError("band estimation needs a finite centre and a positive width")
+        vector = vector / np.linalg.norm(vector)
+        vector.setflags(write=False)
+        object.__setattr__(self, "direction", vector)
+
+    @classmethod
+    def from_cohorts(
+        cls, *, wide: Cohort, phone: Cohort, centre: float = 0.0, width: float = 1.0
+    ) -> BandEstimator:
+        """The estimator along the difference of the phone-band and wide-band cohort means.
+
+        Raises:
+            InvalidInputError: The cohorts come from different models.
+        """
+        if wide.model_id != phone.model_id:
+            raise InvalidInputError("both band cohorts must come from one model")
+        direction = phone.embeddings.mean(axis=0) - wide.embeddings.mean(axis=0)
+        return cls(direction=direction, model_id=wide.model_id, centre=centre, width=width)
+
+    def band_score(self, embedding: Embedding) -> float:
+        """The embedding's projection on the wide-to-phone direction.
+
+        Raises:
+            ModelMismatchError: The embedding comes from another model.
+        """
+        if embedding.model_id != self.model_id or embedding.dimension != self.direction.size:
+            raise ModelMismatchError(
+                f"the band estimator was made for model {self.model_id!r}, "
+                f"not {embedding.model_id!r}"
+            )
+        return float(np.dot(self.direction, embedding.vector))
+
+    def phone_likeness(self, embedding: Embedding) -> float:
+        """0 for clearly wide-band speech, 1 for clearly telephone speech."""
+        return sigmoid((self.band_score(embedding) - self.centre) / self.width)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Calibration:
-    """Log-odds of "same speaker" from a normalised score and the probe's net speech.
+    """Log-odds of "same speaker" from a normalised score, the probe's speech and channel.
 
-    ``log_odds = (slope + slope_per_log_s * q) * s + bias + bias_per_log_s * q`` with
-    ``q = ln(clip(speech_seconds, min_speech_s, max_speech_s))``. Short speech gets its own
-    slope and bias, learnt from data: a score from one second of speech is weaker evidence than
-    the same score from eight. The slope is positive over the whole clipped range, so the map is
-    strictly increasing in ``s`` at every duration.
+    ``log_odds = (slope + slope_per_log_s * q + slope_mismatch * m) * s
+    + bias + bias_per_log_s * q + bias_mismatch * m`` with
+    ``q = ln(clip(speech_seconds, min_speech_s, max_speech_s))`` and ``m`` in [0, 1] the channel
+    mismatch between enrolment and probe (see :class:`BandEstimator`). Short speech and a
+    changed channel get their own slope and bias, learnt from data: a score from one second of
+    speech is weaker evidence than the same score from eight, and a wide-band enrolment heard
+    back over a phone line scores lower for everyone. The slope is positive over the whole
+    range of ``q`` and ``m``, so the map is strictly increasing in ``s`` in every case.
 
     Args:
         slope: Weight of the normalised score at one second of speech.
         bias: Offset at one second of speech.
         slope_per_log_s: Change of the slope per unit of ``ln(seconds)``.
         bias_per_log_s: Change of the offset per unit of ``ln(seconds)``.
+        slope_mismatch: Change of the slope from matched (0) to mismatched (1) channels.
+        bias_mismatch: Change of the offset from matched to mismatched channels.
         min_speech_s: Durations below this count as this.
         max_speech_s: Durations above this count as this.
     """
@@ -157,29 +239,51 @@ class Calibration:
     bias: float
     slope_per_log_s: float = 0.0
     bias_per_log_s: float = 0.0
+    slope_mismatch: float = 0.0
+    bias_mismatch: float = 0.0
     min_speech_s: float = 1.0
     max_speech_s: float = 10.0
 
     def __post_init__(self) -> None:
-        values = (self.slope, self.bias, self.slope_per_log_s, self.bias_per_log_s)
+        values = (
+            self.slope,
+            self.bias,
+            self.slope_per_log_s,
+            self.bias_per_log_s,
+            self.slope_mismatch,
+            self.bias_mismatch,
+        )
         if not all(math.isfinite(v) for v in values):
             raise InvalidInputError("calibration parameters must be finite")
         if not 0.0 < self.min_speech_s <= self.max_speech_s:
             raise InvalidInputError("calibration durations must satisfy 0 < minimum <= maximum")
-        low = self.slope + self.slope_per_log_s * math.log(self.min_speech_s)
-        high = self.slope + self.slope_per_log_s * math.log(self.max_speech_s)
-        if low <= 0.0 or high <= 0.0:
-            raise InvalidInputError("a calibration must increase with the score at every duration")
+        # The slope is affine in (q, m): positive at the four corners means positive everywhere.
+        for seconds in (self.min_speech_s, self.max_speech_s):
+            for mismatch in (0.0, 1.0):
+                if self._slope(math.log(seconds), mismatch) <= 0.0:
+                    raise InvalidInputError(
+                        "a calibration must increase with the score at every duration and channel"
+                    )
+
+    def _slope(self, q: float, mismatch: float) -> float:
+        return self.slope + self.slope_per_log_s * q + self.slope_mismatch * mismatch
 
     def _quality(self, speech_seconds: float) -> float:
         seconds = min(self.max_speech_s, max(self.min_speech_s, speech_seconds))
         return math.log(seconds)
 
-    def log_odds(self, normalised: float, *, speech_seconds: float) -> float:
-        """Log-odds (natural log) that the two voices are the same speaker."""
+    def log_odds(self, normalised: float, *, speech_seconds: float, mismatch: float = 0.0) -> float:
+        """Log-odds (natural log) that the two voices are the same speaker.
+
+        Args:
+            normalised: The AS-normalised score.
+            speech_seconds: The probe's net speech.
+            mismatch: Channel mismatch in [0, 1] (clipped).
+        """
         q = self._quality(speech_seconds)
-        value = (self.slope + self.slope_per_log_s * q) * normalised
-        value += self.bias + self.bias_per_log_s * q
+        m = min(1.0, max(0.0, mismatch))
+        value = self._slope(q, m) * normalised
+        value += self.bias + self.bias_per_log_s * q + self.bias_mismatch * m
         return min(_MAX_LOG_ODDS, max(-_MAX_LOG_ODDS, value))
 
 
@@ -198,7 +302,8 @@ class CalibratedPolicy:
 
     Args:
         asnorm: The normaliser (cohort and ``top_k``).
-        calibration: The map from normalised score and speech to log-odds.
+        calibration: The map from normalised score, speech and channel mismatch to log-odds.
+        band: Estimates each side's channel; None treats every trial as channel-matched.
         threshold: Accept at or above this calibrated score (``VOICE_THRESHOLD``).
         accept_margin: Log-odds above the threshold for an early accept.
         reject_margin: Log-odds below the threshold for an early reject.
@@ -206,6 +311,7 @@ class CalibratedPolicy:
 
     asnorm: AsNorm
     calibration: Calibration
+    band: BandEstimator | None = None
     threshold: float = 0.82
     accept_margin: float = 2.0
     reject_margin: float = 4.0
@@ -229,8 +335,17 @@ class CalibratedPolicy:
         centroid = enrollment.centroid
         raw = centroid.cosine(probe)
         normalised = self.asnorm.normalise(centroid, probe, raw)
-        odds = self.calibration.log_odds(normalised, speech_seconds=speech_seconds)
+        mismatch = self.mismatch(centroid, probe)
+        odds = self.calibration.log_odds(
+            normalised, speech_seconds=speech_seconds, mismatch=mismatch
+        )
         return Score(calibrated=sigmoid(odds), raw=raw)
+
+    def mismatch(self, enrollment: Embedding, probe: Embedding) -> float:
+        """How differently the two sides were heard, in [0, 1] (0 without a band estimator)."""
+        if self.band is None:
+            return 0.0
+        return abs(self.band.phone_likeness(enrollment) - self.band.phone_likeness(probe))
 
     def decide(self, score: Score) -> Decision:
         """Accept at or above the threshold, reject below."""
@@ -255,6 +370,7 @@ def fit_calibration(
     speech_seconds: npt.ArrayLike,
     labels: npt.ArrayLike,
     *,
+    mismatch: npt.ArrayLike | None = None,
     p_target: float = 0.5,
     min_speech_s: float = 1.0,
     max_speech_s: float = 10.0,
@@ -270,6 +386,7 @@ def fit_calibration(
         scores: Normalised scores of labelled trials.
         speech_seconds: The probe's net speech in each trial.
         labels: 1 for same speaker, 0 for different speakers.
+        mismatch: Channel mismatch in [0, 1] per trial; None fits no channel terms.
         p_target: The prior the log-odds are fitted for.
         min_speech_s: Lower clip of the durations.
         max_speech_s: Upper clip of the durations.
@@ -287,7 +404,13 @@ def fit_calibration(
     if not (np.any(y == 1) and np.any(y == 0)):
         raise InvalidInputError("calibration needs both genuine and impostor trials")
     q = np.log(np.clip(d, min_speech_s, max_speech_s))
-    features = np.column_stack([s, np.ones_like(s), s * q, q])
+    columns = [s, np.ones_like(s), s * q, q]
+    if mismatch is not None:
+        m = np.clip(np.asarray(mismatch, dtype=np.float64).ravel(), 0.0, 1.0)
+        if m.size != s.size:
+            raise InvalidInputError("mismatch must have one entry per trial")
+        columns += [s * m, m]
+    features = np.column_stack(columns)
     weights = np.where(y == 1, p_target / np.sum(y == 1), (1 - p_target) / np.sum(y == 0))
     # The prior's log-odds are added back so the fitted log-odds are likelihood ratios + prior.
     offset = math.log(p_target / (1 - p_target))
@@ -307,6 +430,8 @@ def fit_calibration(
         bias=float(beta[1]),
         slope_per_log_s=float(beta[2]),
         bias_per_log_s=float(beta[3]),
+        slope_mismatch=float(beta[4]) if beta.size > 4 else 0.0,
+        bias_mismatch=float(beta[5]) if beta.size > 4 else 0.0,
         min_speech_s=min_speech_s,
         max_speech_s=max_speech_s,
     )

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from voiceauth_core import Decision, Embedding, Enrollment, EnrollmentSample, Score, UserId
 from voiceauth_core.calibration import (
     AsNorm,
+    BandEstimator,
     CalibratedPolicy,
     Calibration,
     Cohort,
@@ -45,7 +46,14 @@ def _enrollment(vector: np.ndarray) -> Enrollment:
     )
 
 
-CALIBRATION = Calibration(slope=2.0, bias=-6.0, slope_per_log_s=0.5, bias_per_log_s=0.3)
+CALIBRATION = Calibration(
+    slope=2.0,
+    bias=-6.0,
+    slope_per_log_s=0.5,
+    bias_per_log_s=0.3,
+    slope_mismatch=-1.0,
+    bias_mismatch=1.5,
+)
 
 
 def test_cohort_rows_are_normalised_and_read_only() -> None:
@@ -87,24 +95,57 @@ def test_asnorm_matches_the_formula() -> None:
     assert AsNorm(cohort=cohort, top_k=8).normalise(e, p, raw) == pytest.approx(expected)
 
 
-@given(a=st.floats(-1, 1), b=st.floats(-1, 1), seed=st.integers(0, 1000))
-def test_asnorm_is_increasing_in_the_raw_score(a: float, b: float, seed: int) -> None:
+def test_mean_only_asnorm_removes_the_adaptive_means() -> None:
+    cohort = _cohort()
+    rng = np.random.default_rng(9)
+    e, p = (Embedding.from_vector(_unit(rng), MODEL) for _ in range(2))
+    me, _ = cohort.top_stats(e, 8)
+    mp, _ = cohort.top_stats(p, 8)
+    raw = e.cosine(p)
+    got = AsNorm(cohort=cohort, top_k=8, scale=False).normalise(e, p, raw)
+    assert got == pytest.approx(raw - (me + mp) / 2)
+
+
+@given(a=st.floats(-1, 1), b=st.floats(-1, 1), seed=st.integers(0, 1000), scale=st.booleans())
+def test_asnorm_is_increasing_in_the_raw_score(a: float, b: float, seed: int, scale: bool) -> None:
     rng = np.random.default_rng(seed)
     e, p = (Embedding.from_vector(_unit(rng), MODEL) for _ in range(2))
-    norm = AsNorm(cohort=_cohort(), top_k=10)
+    norm = AsNorm(cohort=_cohort(), top_k=10, scale=scale)
     low, high = sorted((a, b))
     assert norm.normalise(e, p, low) <= norm.normalise(e, p, high)
+
+
+def test_band_estimator_points_from_wide_to_phone() -> None:
+    rng = np.random.default_rng(2)
+    speakers = rng.normal(size=(30, DIM))
+    channel = np.zeros(DIM)
+    channel[0] = 3.0  # "the phone line" adds this offset to every voice
+    wide = Cohort(embeddings=speakers, model_id=MODEL)
+    phone = Cohort(embeddings=speakers + channel, model_id=MODEL)
+    band = BandEstimator.from_cohorts(wide=wide, phone=phone, centre=0.25, width=0.05)
+    assert band.direction[0] > 0.9
+    heard_wide = Embedding.from_vector(speakers[0], MODEL)
+    heard_phone = Embedding.from_vector(speakers[0] + channel, MODEL)
+    assert band.band_score(heard_phone) > band.band_score(heard_wide)
+    assert 0.0 <= band.phone_likeness(heard_wide) < band.phone_likeness(heard_phone) <= 1.0
+    with pytest.raises(ModelMismatchError):
+        band.band_score(Embedding.from_vector(speakers[0], "other/model"))
+    with pytest.raises(InvalidInputError):
+        BandEstimator(direction=np.zeros(DIM), model_id=MODEL)
 
 
 @given(
     a=st.floats(-50, 50),
     b=st.floats(-50, 50),
     seconds=st.floats(0.0, 60.0),
+    mismatch=st.floats(-1.0, 2.0),
 )
-def test_calibration_is_monotone_and_bounded(a: float, b: float, seconds: float) -> None:
+def test_calibration_is_monotone_and_bounded(
+    a: float, b: float, seconds: float, mismatch: float
+) -> None:
     low, high = sorted((a, b))
-    lo = sigmoid(CALIBRATION.log_odds(low, speech_seconds=seconds))
-    hi = sigmoid(CALIBRATION.log_odds(high, speech_seconds=seconds))
+    lo = sigmoid(CALIBRATION.log_odds(low, speech_seconds=seconds, mismatch=mismatch))
+    hi = sigmoid(CALIBRATION.log_odds(high, speech_seconds=seconds, mismatch=mismatch))
     assert 0.0 < lo <= hi < 1.0
 
 
@@ -112,6 +153,9 @@ def test_calibration_refuses_a_map_that_decreases_somewhere() -> None:
     # slope + slope_per_log_s * ln(10) < 0: decreasing with the score for long speech.
     with pytest.raises(InvalidInputError):
         Calibration(slope=1.0, bias=0.0, slope_per_log_s=-1.0)
+    # Decreasing for mismatched channels only.
+    with pytest.raises(InvalidInputError):
+        Calibration(slope=1.0, bias=0.0, slope_mismatch=-1.5)
     with pytest.raises(InvalidInputError):
         Calibration(slope=float("nan"), bias=0.0)
 
@@ -139,6 +183,22 @@ def test_fit_recovers_the_generating_log_odds() -> None:
     assert fitted.bias + balance == pytest.approx(-1.0, abs=0.25)
     assert abs(fitted.slope_per_log_s) < 0.2
     assert abs(fitted.bias_per_log_s) < 0.2
+    assert (fitted.slope_mismatch, fitted.bias_mismatch) == (0.0, 0.0)
+
+
+def test_fit_learns_a_channel_shift() -> None:
+    # Mismatched trials score 1.0 lower for everyone; the fit must add it back.
+    rng = np.random.default_rng(12)
+    n = 60_000
+    mismatch = (rng.uniform(size=n) < 0.5).astype(float)
+    true = rng.uniform(-3, 4, n)
+    labels = (rng.uniform(size=n) < 1 / (1 + np.exp(-(2 * true)))).astype(int)
+    scores = true - mismatch
+    seconds = rng.uniform(1, 10, n)
+    fitted = fit_calibration(scores, seconds, labels, mismatch=mismatch, l2=0.0)
+    matched = fitted.log_odds(1.0, speech_seconds=5.0, mismatch=0.0)
+    shifted = fitted.log_odds(0.0, speech_seconds=5.0, mismatch=1.0)
+    assert shifted == pytest.approx(matched, abs=0.3)
 
 
 def test_fit_needs_both_classes() -> None:
@@ -149,9 +209,12 @@ def test_fit_needs_both_classes() -> None:
 
 
 def _policy(threshold: float = 0.82) -> CalibratedPolicy:
+    wide = _cohort(1)
+    phone = Cohort(embeddings=wide.embeddings + 0.5, model_id=MODEL)
     return CalibratedPolicy(
         asnorm=AsNorm(cohort=_cohort(), top_k=10),
         calibration=CALIBRATION,
+        band=BandEstimator.from_cohorts(wide=wide, phone=phone, centre=0.0, width=0.1),
         threshold=threshold,
         accept_margin=1.0,
         reject_margin=2.0,
@@ -168,6 +231,7 @@ def test_policy_scores_its_own_voice_above_a_stranger() -> None:
     other = policy.score(enrollment, Embedding.from_vector(_unit(rng), MODEL), speech_seconds=5)
     assert 0.0 < other.calibrated < same.calibrated < 1.0
     assert same.raw == pytest.approx(enrollment.centroid.cosine(probe))
+    assert 0.0 <= policy.mismatch(enrollment.centroid, probe) <= 1.0
     assert policy.decide(same) is Decision.ACCEPT
     assert policy.decide(other) is Decision.REJECT
     assert policy.name == "asnorm-calibrated"

@@ -18,7 +18,7 @@ from voiceauth_adapters.cohort.files import (
     write_cohort_file,
     write_parameters,
 )
-from voiceauth_core.calibration import AsNorm, CalibratedPolicy
+from voiceauth_core.calibration import AsNorm, BandEstimator, CalibratedPolicy
 from voiceauth_core.errors import ModelMismatchError
 
 __all__ = [
@@ -68,9 +68,20 @@ def load_calibrated_policy(
             "rebuild it (`voiceauth cohort build`, `voiceauth calibrate`) or set "
             "VOICEAUTH_SCORING=cosine"
         )
+    band = BandEstimator.from_cohorts(
+        wide=stored.cohort("wide"),
+        phone=stored.cohort("phone"),
+        centre=parameters.band_centre,
+        width=parameters.band_width,
+    )
     return CalibratedPolicy(
-        asnorm=AsNorm(cohort=stored.cohort(parameters.cohort_band), top_k=parameters.top_k),
+        asnorm=AsNorm(
+            cohort=stored.cohort(parameters.cohort_band),
+            top_k=parameters.top_k,
+            scale=parameters.scale,
+        ),
         calibration=parameters.calibration,
+        band=band,
         threshold=threshold,
         accept_margin=parameters.accept_margin,
         reject_margin=parameters.reject_margin,

@@ -112,6 +112,9 @@ class PolicyParameters:
         model_id: The model the cohort and calibration were made with.
         cohort_band: Which cohort rows AS-norm uses (``wide``, ``phone`` or ``both``).
         top_k: AS-norm's top-k.
+        scale: Whether AS-norm also divides by the top-k deviations (classic AS-norm).
+        band_centre: Band score at which phone-likeness is one half.
+        band_width: Band-score scale of phone-likeness.
         calibration: The calibration map's parameters.
         accept_margin: Log-odds above the threshold for an early accept.
         reject_margin: Log-odds below the threshold for an early reject.
@@ -121,6 +124,9 @@ class PolicyParameters:
     model_id: str
     cohort_band: str
     top_k: int
+    scale: bool
+    band_centre: float
+    band_width: float
     calibration: Calibration
     accept_margin: float
     reject_margin: float
@@ -147,6 +153,9 @@ def read_parameters(path: Path | None = None) -> PolicyParameters:
             model_id=str(body["model_id"]),
             cohort_band=str(body["cohort_band"]),
             top_k=int(body["top_k"]),
+            scale=bool(body["scale"]),
+            band_centre=float(body["band_centre"]),
+            band_width=float(body["band_width"]),
             calibration=Calibration(**body["calibration"]),
             accept_margin=float(body["accept_margin"]),
             reject_margin=float(body["reject_margin"]),

@@ -11,12 +11,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from voiceauth_core.attempt import Decision
-from voiceauth_core.calibration import AsNorm, Calibration, fit_calibration, logit
+from voiceauth_core.calibration import (
+    AsNorm,
+    BandEstimator,
+    Calibration,
+    fit_calibration,
+    logit,
+    sigmoid,
+)
 from voiceauth_core.embedding import Embedding
 from voiceauth_core.enrollment import Enrollment
 from voiceauth_core.errors import InvalidInputError
@@ -24,6 +31,7 @@ from voiceauth_core.scoring import Score
 
 __all__ = [
     "FittedPolicy",
+    "Point",
     "RecordedTrial",
     "ScoreRecorder",
     "choose_margins",
@@ -32,19 +40,38 @@ __all__ = [
 ]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True, order=True)
+class Point:
+    """One check of the Verify loop as the recorder saw it.
+
+    Args:
+        speech_s: Net speech scored.
+        normalised: The AS-normalised score.
+        enroll_band: The enrolment's band score (:meth:`BandEstimator.band_score`).
+        probe_band: The probe's band score.
+    """
+
+    speech_s: float
+    normalised: float
+    enroll_band: float
+    probe_band: float
+
+
 class ScoreRecorder:
     """A scoring policy that records AS-normalised scores and never decides early.
 
     Its calibrated score is ``sigmoid(normalised)`` (only the order matters here). Take the
-    scores of one verification with :meth:`take` after it.
+    points of one verification with :meth:`take` after it.
 
     Args:
         asnorm: The normaliser whose scores are recorded.
+        band: Measures each side's band score.
     """
 
-    def __init__(self, asnorm: AsNorm) -> None:
+    def __init__(self, asnorm: AsNorm, band: BandEstimator) -> None:
         self._asnorm = asnorm
-        self._points: list[tuple[float, float]] = []
+        self._band = band
+        self._points: list[Point] = []
 
     @property
     def name(self) -> str:
@@ -57,12 +84,19 @@ class ScoreRecorder:
         return 0.5
 
     def score(self, enrollment: Enrollment, probe: Embedding, *, speech_seconds: float) -> Score:
-        """Score and record ``(speech_seconds, normalised)``."""
+        """Score and record a :class:`Point`."""
         centroid = enrollment.centroid
         raw = centroid.cosine(probe)
         normalised = self._asnorm.normalise(centroid, probe, raw)
-        self._points.append((speech_seconds, normalised))
-        return Score(calibrated=1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, normalised)))), raw=raw)
+        self._points.append(
+            Point(
+                speech_s=speech_seconds,
+                normalised=normalised,
+                enroll_band=self._band.band_score(centroid),
+                probe_band=self._band.band_score(probe),
+            )
+        )
+        return Score(calibrated=sigmoid(normalised), raw=raw)
 
     def decide(self, score: Score) -> Decision:
         """Accept above one half (unused)."""
@@ -73,9 +107,9 @@ class ScoreRecorder:
         del score, speech_seconds
         return None
 
-    def take(self) -> list[tuple[float, float]]:
-        """The points recorded since the last call, ordered and without repeats."""
-        points = sorted(set(self._points))
+    def take(self) -> list[Point]:
+        """The points recorded since the last call, by increasing speech, without repeats."""
+        points = sorted({p.speech_s: p for p in self._points}.values())
         self._points.clear()
         return points
 
@@ -85,14 +119,15 @@ class RecordedTrial:
     """One calibration trial: the normalised score at each check of the loop.
 
     Args:
-        condition: Which condition it came from (``clean/phone``, ...).
+        condition: Which condition it came from: ``enrol/test`` channels, optionally after a
+            corpus name (``clean/phone``, ``fsdd:phone/phone``).
         genuine: Same speaker.
-        points: ``(speech_seconds, normalised)`` per check, by increasing speech.
+        points: One per check, by increasing speech.
     """
 
     condition: str
     genuine: bool
-    points: tuple[tuple[float, float], ...]
+    points: tuple[Point, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -101,6 +136,8 @@ class FittedPolicy:
 
     Args:
         calibration: The map, shifted so that ``threshold`` is the operating point.
+        band_centre: Band score at phone-likeness one half.
+        band_width: Band-score scale of the phone-likeness logistic.
         accept_margin: Log-odds above the threshold for an early accept.
         reject_margin: Log-odds below the threshold for an early reject.
         operating_log_odds: The unshifted log-odds of the operating point.
@@ -108,16 +145,32 @@ class FittedPolicy:
     """
 
     calibration: Calibration
+    band_centre: float
+    band_width: float
     accept_margin: float
     reject_margin: float
     operating_log_odds: float
     summary: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
+def _mismatch(point: Point, band: tuple[float, float]) -> float:
+    centre, width = band
+    enroll = sigmoid((point.enroll_band - centre) / width)
+    probe = sigmoid((point.probe_band - centre) / width)
+    return abs(enroll - probe)
+
+
+def _odds(point: Point, calibration: Calibration, band: tuple[float, float]) -> float:
+    return calibration.log_odds(
+        point.normalised, speech_seconds=point.speech_s, mismatch=_mismatch(point, band)
+    )
+
+
 def replay(
     trials: Sequence[RecordedTrial],
     calibration: Calibration,
     *,
+    band: tuple[float, float],
     point: float,
     accept_margin: float,
     reject_margin: float,
@@ -127,10 +180,10 @@ def replay(
     out: list[tuple[RecordedTrial, Decision, float]] = []
     for trial in trials:
         decision, used = Decision.REJECT, 0.0
-        for index, (seconds, normalised) in enumerate(trial.points):
-            odds = calibration.log_odds(normalised, speech_seconds=seconds)
-            used = seconds
-            if index == len(trial.points) - 1 or seconds >= target_speech_s:
+        for index, check in enumerate(trial.points):
+            odds = _odds(check, calibration, band)
+            used = check.speech_s
+            if index == len(trial.points) - 1 or check.speech_s >= target_speech_s:
                 decision = Decision.ACCEPT if odds >= point else Decision.REJECT
                 break
             if odds >= point + accept_margin:
@@ -158,18 +211,23 @@ def choose_margins(
     trials: Sequence[RecordedTrial],
     calibration: Calibration,
     *,
+    band: tuple[float, float],
     point: float,
     target_speech_s: float,
     candidates: Sequence[float] = (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0),
+    safety: float = 1.0,
 ) -> tuple[float, float]:
-    """The smallest margins whose early decisions add no error to the full-length decisions.
+    """Early-decision margins: the smallest that add no error on the fitting data, plus ``safety``.
 
     Each side is chosen on its own: the smallest accept margin whose early accepts add no false
-    accept over the decision on the whole capture, and likewise for rejects.
+    accept over the decision on the whole capture, and likewise for rejects. ``safety`` log-odds
+    are then added to each, because "no added error" on a few thousand fitting trials is a
+    noisy criterion and a too-early decision costs more than a second of listening.
     """
     full = replay(
         trials,
         calibration,
+        band=band,
         point=point,
         accept_margin=math.inf,
         reject_margin=math.inf,
@@ -181,6 +239,7 @@ def choose_margins(
         run = replay(
             trials,
             calibration,
+            band=band,
             point=point,
             accept_margin=margin,
             reject_margin=math.inf,
@@ -194,6 +253,7 @@ def choose_margins(
         run = replay(
             trials,
             calibration,
+            band=band,
             point=point,
             accept_margin=math.inf,
             reject_margin=margin,
@@ -202,11 +262,15 @@ def choose_margins(
         if _errors(run)[0] <= base[0]:
             reject = margin
             break
-    return accept, reject
+    return accept + safety, reject + safety
 
 
 def _place_point(
-    trials: Sequence[RecordedTrial], calibration: Calibration, *, target_speech_s: float
+    trials: Sequence[RecordedTrial],
+    calibration: Calibration,
+    *,
+    band: tuple[float, float],
+    target_speech_s: float,
 ) -> float:
     """The operating point: the log-odds that best balance each condition's error targets.
 
@@ -223,12 +287,12 @@ def _place_point(
         for t in trials:
             if t.condition != name:
                 continue
-            seconds, normalised = t.points[-1]
-            for s, n in t.points:
-                if s >= target_speech_s:
-                    seconds, normalised = s, n
+            final = t.points[-1]
+            for check in t.points:
+                if check.speech_s >= target_speech_s:
+                    final = check
                     break
-            odds = calibration.log_odds(normalised, speech_seconds=seconds)
+            odds = _odds(final, calibration, band)
             (tar if t.genuine else non).append(odds)
         finals[name] = (np.array(tar), np.array(non))
     worst = np.zeros(grid.size)
@@ -241,6 +305,27 @@ def _place_point(
     best = worst.min()
     chosen = np.nonzero(worst <= best + 1e-12)[0]
     return float(grid[chosen[len(chosen) // 2]])
+
+
+def _band_scale(trials: Sequence[RecordedTrial]) -> tuple[float, float]:
+    """Centre and width of phone-likeness from band scores of sides whose channel is known.
+
+    The centre is half way between the median band scores of wide-band and phone-band sides;
+    the width puts each median six units of log-odds from it.
+    """
+    wide: list[float] = []
+    phone: list[float] = []
+    for trial in trials:
+        enroll_channel, test_channel = trial.condition.split(":")[-1].split("/")
+        for check in trial.points:
+            (phone if enroll_channel == "phone" else wide).append(check.enroll_band)
+            (phone if test_channel == "phone" else wide).append(check.probe_band)
+    if not wide or not phone:
+        raise InvalidInputError("fitting needs both wide-band and phone-band sides")
+    low, high = float(np.median(wide)), float(np.median(phone))
+    if high <= low:
+        raise InvalidInputError("phone-band and wide-band embeddings are not told apart")
+    return (low + high) / 2, (high - low) / 12
 
 
 def fit_parameters(
@@ -257,37 +342,39 @@ def fit_parameters(
     operating point: with the default threshold the service works at the fitted point.
 
     Raises:
-        InvalidInputError: No genuine or no impostor trials.
+        InvalidInputError: No genuine or no impostor trials, or only one channel.
     """
     if not trials:
         raise InvalidInputError("no calibration trials")
-    scores, seconds, labels = [], [], []
+    band = _band_scale(trials)
+    scores, seconds, mismatch, labels = [], [], [], []
     for trial in trials:
-        for s, n in trial.points:
-            scores.append(n)
-            seconds.append(s)
+        for check in trial.points:
+            scores.append(check.normalised)
+            seconds.append(check.speech_s)
+            mismatch.append(_mismatch(check, band))
             labels.append(1 if trial.genuine else 0)
     fitted = fit_calibration(
-        scores, seconds, labels, min_speech_s=min_speech_s, max_speech_s=max_speech_s
-    )
-    point = _place_point(trials, fitted, target_speech_s=target_speech_s)
-    shift = logit(threshold) - point
-    shifted = Calibration(
-        slope=fitted.slope,
-        bias=fitted.bias + shift,
-        slope_per_log_s=fitted.slope_per_log_s,
-        bias_per_log_s=fitted.bias_per_log_s + 0.0,
+        scores,
+        seconds,
+        labels,
+        mismatch=mismatch,
         min_speech_s=min_speech_s,
         max_speech_s=max_speech_s,
     )
+    point = _place_point(trials, fitted, band=band, target_speech_s=target_speech_s)
+    shifted = replace(fitted, bias=fitted.bias + logit(threshold) - point)
     at = logit(threshold)
-    accept, reject = choose_margins(trials, shifted, point=at, target_speech_s=target_speech_s)
+    accept, reject = choose_margins(
+        trials, shifted, band=band, point=at, target_speech_s=target_speech_s
+    )
     summary: dict[str, dict[str, float]] = {}
     for name in sorted({t.condition for t in trials}):
         own = [t for t in trials if t.condition == name]
         run = replay(
             own,
             shifted,
+            band=band,
             point=at,
             accept_margin=accept,
             reject_margin=reject,
@@ -303,6 +390,8 @@ def fit_parameters(
         }
     return FittedPolicy(
         calibration=shifted,
+        band_centre=band[0],
+        band_width=band[1],
         accept_margin=accept,
         reject_margin=reject,
         operating_log_odds=point,
