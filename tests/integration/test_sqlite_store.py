@@ -1,0 +1,140 @@
+"""The embedded SQLite store passes the store contract, in WAL mode, without blocking the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import stat
+import threading
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.contract.store_contract import T0, StoreContract, Stores, attempt, sample
+from voiceauth_adapters.sqlite import SqliteAttemptLog, SqliteDatabase, SqliteUserRepository
+from voiceauth_core import Embedding, StorageUnavailableError, UserId
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> AsyncIterator[SqliteDatabase]:
+    async with SqliteDatabase(tmp_path / "data" / "voiceauth.db") as opened:
+        await opened.migrate()
+        yield opened
+
+
+class TestSqliteStores(StoreContract):
+    @pytest.fixture
+    def stores(self, database: SqliteDatabase) -> Stores:
+        return SqliteUserRepository(database), SqliteAttemptLog(database)
+
+
+async def test_wal_mode_and_foreign_keys_are_on(database: SqliteDatabase) -> None:
+    assert await database.read(lambda c: c.execute("PRAGMA journal_mode").fetchone()[0]) == "wal"
+    assert await database.read(lambda c: c.execute("PRAGMA foreign_keys").fetchone()[0]) == 1
+
+
+async def test_file_and_folder_are_private(database: SqliteDatabase) -> None:
+    assert stat.S_IMODE(database.path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(database.path.parent.stat().st_mode) == 0o700
+
+
+async def test_data_survives_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "voiceauth.db"
+    user = UserId.new()
+    async with SqliteDatabase(path) as first:
+        await first.migrate()
+        await SqliteUserRepository(first).save_sample(user, None, sample(1), now=T0, replace=False)
+        await SqliteAttemptLog(first).append(attempt(user, T0))
+    async with SqliteDatabase(path) as second:
+        loaded = await SqliteUserRepository(second).get(user)
+        assert loaded is not None
+        assert loaded.centroid.cosine(sample(1).embedding) == pytest.approx(1.0)
+        assert len((await SqliteAttemptLog(second).history(user, limit=5)).items) == 1
+
+
+async def test_centroid_is_stored_in_the_embedding_column(database: SqliteDatabase) -> None:
+    user = UserId.new()
+    users = SqliteUserRepository(database)
+    for seed in (1, 2):
+        await users.save_sample(user, None, sample(seed), now=T0, replace=False)
+    blob = await database.read(
+        lambda c: c.execute("SELECT embedding FROM users WHERE id = ?", (str(user),)).fetchone()[0]
+    )
+    stored = np.frombuffer(blob, dtype="<f8")
+    expected = Embedding.centroid([sample(1).embedding, sample(2).embedding])
+    np.testing.assert_allclose(stored, expected.vector)
+
+
+async def test_operations_run_off_the_event_loop_thread(database: SqliteDatabase) -> None:
+    loop_thread = threading.get_ident()
+    ran_on = await database.read(lambda _conn: threading.get_ident())
+    assert ran_on != loop_thread
+
+
+async def test_loop_keeps_running_while_another_process_holds_the_write_lock(
+    database: SqliteDatabase,
+) -> None:
+    """A write waiting for the lock blocks its thread, never the event loop."""
+    other = sqlite3.connect(database.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    users = SqliteUserRepository(database)
+    user = UserId.new()
+    saving = asyncio.create_task(users.save_sample(user, None, sample(1), now=T0, replace=False))
+    ticks = 0
+    while ticks < 20:  # the loop turns while the save waits for the lock
+        await asyncio.sleep(0.01)
+        ticks += 1
+    assert not saving.done()
+    other.execute("COMMIT")
+    other.close()
+    saved = await saving
+    assert saved.sample_count == 1
+
+
+async def test_a_lock_held_too_long_is_storage_unavailable(tmp_path: Path) -> None:
+    path = tmp_path / "voiceauth.db"
+    async with SqliteDatabase(path, busy_timeout=0.05) as database:
+        await database.migrate()
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(StorageUnavailableError):
+                await SqliteUserRepository(database).save_sample(
+                    UserId.new(), None, sample(1), now=T0, replace=False
+                )
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        # The lock released, the same database object works again.
+        saved = await SqliteUserRepository(database).save_sample(
+            UserId.new(), None, sample(1), now=T0, replace=False
+        )
+        assert saved.sample_count == 1
+
+
+async def test_closed_database_is_storage_unavailable(tmp_path: Path) -> None:
+    database = SqliteDatabase(tmp_path / "voiceauth.db")
+    with pytest.raises(StorageUnavailableError):
+        await SqliteUserRepository(database).get(UserId.new())
+    await database.open()
+    await database.close()
+    await database.close()  # idempotent
+    with pytest.raises(StorageUnavailableError):
+        await SqliteUserRepository(database).get(UserId.new())
+
+
+async def test_unopenable_file_is_storage_unavailable(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(StorageUnavailableError):
+        await SqliteDatabase(blocker / "voiceauth.db").open()
+
+
+async def test_missing_schema_is_storage_unavailable(tmp_path: Path) -> None:
+    async with SqliteDatabase(tmp_path / "voiceauth.db") as database:
+        with pytest.raises(StorageUnavailableError):
+            await SqliteUserRepository(database).get(UserId.new())

@@ -1,0 +1,5 @@
+-- 0001: the original voiceauth service's tables.
+--
+-- The original service only ever ran on Postgres (Supabase), so an embedded database has no
+-- original tables to keep: this version is empty here and exists so that both dialects count
+-- their schema versions alike (`voiceauth db status` shows the same number on either).
