@@ -37,12 +37,17 @@ _LOST: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.CrashShutdownError,
     asyncpg.exceptions.CannotConnectNowError,
 )
+# A connection in a state no longer worth trusting: closed by the pool instead of reused.
+_BROKEN: tuple[type[BaseException], ...] = (
+    *_LOST,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+)
 # Everything the driver or the socket can raise; all of it means "the store is failing".
 _FAILING: tuple[type[BaseException], ...] = (
-    OSError,
+    *_BROKEN,
     TimeoutError,
     asyncpg.PostgresError,
-    asyncpg.InterfaceError,
 )
 
 
@@ -220,7 +225,11 @@ class PostgresDatabase:
             raise StorageUnavailableError("the database pool is not open")
         try:
             async with self._pool.acquire(timeout=self._connect_timeout) as conn:
-                yield conn
+                try:
+                    yield conn
+                except _BROKEN:
+                    conn.terminate()  # the pool replaces it on the next acquire
+                    raise
         except _FAILING as exc:
             _log.warning("database operation failed: %s", type(exc).__name__)
             raise StorageUnavailableError("the database is unavailable; try again later") from exc
