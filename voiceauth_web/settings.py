@@ -213,6 +213,14 @@ class Settings:
             raise SettingsError("DB_POOL_MIN must not exceed DB_POOL_MAX")
         if self.vapi_customer_channel >= self.vapi_channels:
             raise SettingsError("VAPI_CUSTOMER_CHANNEL must be below VAPI_CHANNELS")
+        if self.database_url is not None and not self.database_url.startswith(
+            ("postgres://", "postgresql://")
+        ):
+            raise SettingsError(
+                "DATABASE_URL must be a postgres:// or postgresql:// connection string (for "
+                "Supabase: Project Settings > Database > Connection string, not the https:// "
+                "project URL)"
+            )
         if self.database_url is None and (self.supabase_url or self.supabase_anon_key):
             raise SettingsError(
                 "SUPABASE_URL/SUPABASE_ANON_KEY are not enough: voiceprints are never stored "
