@@ -15,6 +15,8 @@ import pytest
 from tests.contract.store_contract import T0, StoreContract, Stores, attempt, sample
 from voiceauth_adapters.sqlite import SqliteAttemptLog, SqliteDatabase, SqliteUserRepository
 from voiceauth_core import Embedding, StorageUnavailableError, UserId
+from voiceauth_web.commands.db import build_database, build_stores
+from voiceauth_web.settings import Settings
 
 pytestmark = pytest.mark.integration
 
@@ -138,3 +140,10 @@ async def test_missing_schema_is_storage_unavailable(tmp_path: Path) -> None:
     async with SqliteDatabase(tmp_path / "voiceauth.db") as database:
         with pytest.raises(StorageUnavailableError):
             await SqliteUserRepository(database).get(UserId.new())
+
+
+async def test_build_stores_gives_the_embedded_pair(tmp_path: Path) -> None:
+    database = build_database(Settings(data_dir=tmp_path))
+    users, attempts = build_stores(database)
+    assert isinstance(users, SqliteUserRepository)
+    assert isinstance(attempts, SqliteAttemptLog)

@@ -21,8 +21,9 @@ if TYPE_CHECKING:
     from voiceauth_adapters.migrations import SchemaStatus
     from voiceauth_adapters.postgres import PostgresDatabase
     from voiceauth_adapters.sqlite import SqliteDatabase
+    from voiceauth_core.ports import AttemptLog, UserRepository
 
-__all__ = ["MIGRATE_COMMAND", "build_database", "check_schema", "register"]
+__all__ = ["MIGRATE_COMMAND", "build_database", "build_stores", "check_schema", "register"]
 
 #: The command that brings a database up to this version's schema; named in start-up errors.
 MIGRATE_COMMAND = "voiceauth db migrate"
@@ -46,6 +47,22 @@ def build_database(settings: Settings) -> PostgresDatabase | SqliteDatabase:
     from voiceauth_adapters.sqlite import SqliteDatabase
 
     return SqliteDatabase(settings.sqlite_path)
+
+
+def build_stores(
+    database: PostgresDatabase | SqliteDatabase,
+) -> tuple[UserRepository, AttemptLog]:
+    """The enrolment store and attempt log over ``database`` (usable once it is opened)."""
+    from voiceauth_adapters.postgres import (
+        PostgresAttemptLog,
+        PostgresDatabase,
+        PostgresUserRepository,
+    )
+    from voiceauth_adapters.sqlite import SqliteAttemptLog, SqliteUserRepository
+
+    if isinstance(database, PostgresDatabase):
+        return PostgresUserRepository(database), PostgresAttemptLog(database)
+    return SqliteUserRepository(database), SqliteAttemptLog(database)
 
 
 async def check_schema(database: PostgresDatabase | SqliteDatabase) -> None:
@@ -133,6 +150,9 @@ async def _status(settings: Settings) -> int:
         print(f"voiceauth: {exc}", file=sys.stderr)
         return 2
     print(f"database: {database.description}")
+    if settings.database_url is None and not settings.sqlite_path.exists():
+        print(f"no database file yet: run `{MIGRATE_COMMAND}` to create it", file=sys.stderr)
+        return 1
     try:
         async with database:
             status = await database.schema_status()
