@@ -24,7 +24,7 @@ from voiceauth_adapters.sqlite.codec import decode_time, decode_vector, encode_t
 from voiceauth_adapters.sqlite.migrator import statements
 from voiceauth_core import UserId
 from voiceauth_web.commands.db import MIGRATE_COMMAND, build_database
-from voiceauth_web.settings import Settings
+from voiceauth_web.settings import Settings, SettingsError
 
 pytestmark = pytest.mark.unit
 
@@ -243,3 +243,10 @@ def test_uuid_text_order_is_uuid_order() -> None:
     """SQLite sorts ids as text and Postgres as UUIDs: the same order, so cursors agree."""
     ids = [uuid.uuid4() for _ in range(200)]
     assert sorted(ids, key=str) == sorted(ids, key=lambda u: u.bytes)
+
+
+def test_settings_refuse_a_database_url_that_is_not_postgres() -> None:
+    with pytest.raises(SettingsError, match="DATABASE_URL must be a postgres://"):
+        Settings.from_env({"DATABASE_URL": "https://abc.supabase.co"})
+    accepted = Settings.from_env({"DATABASE_URL": "postgresql://u@h:6543/postgres"})
+    assert accepted.database_url == "postgresql://u@h:6543/postgres"

@@ -136,6 +136,8 @@ class PostgresUserRepository:
                     updated.updated_at,
                 )
             except asyncpg.UniqueViolationError as exc:
+                if exc.constraint_name != "users_phone_key":
+                    raise
                 raise PhoneNumberInUseError(
                     "that phone number is enrolled for another user"
                 ) from exc
