@@ -113,9 +113,13 @@ def write_json(report: dict[str, Any], path: Path) -> None:
     path.write_text(json.dumps(report, indent=2, sort_keys=False) + "\n", encoding="utf-8")
 
 
+# DET axes span 0.05 % .. 50 %; rates beyond are drawn on the edge so a perfect curve still shows.
+_DET_LOW, _DET_HIGH = 0.0005, 0.5
+
+
 def _probit(values: np.ndarray) -> np.ndarray:
     dist = statistics.NormalDist()
-    clipped = np.clip(values, 1e-5, 1 - 1e-5)
+    clipped = np.clip(values, _DET_LOW, 1 - 1e-5)
     return np.array([dist.inv_cdf(float(v)) for v in clipped])
 
 
@@ -152,6 +156,8 @@ def write_plot(results: Sequence[TrialResult], *, threshold: float, title: str, 
         axis.legend(loc="upper left", fontsize=8)
     ticks = np.array([0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4])
     det = axes[2]
+    diagonal = _probit(np.array([_DET_LOW, _DET_HIGH]))
+    det.plot(diagonal, diagonal, color="grey", linewidth=0.5, linestyle=":")
     for name, tar, non in (
         ("calibrated", *_split(scored, raw=False)),
         ("raw cosine", *_split(scored, raw=True)),
@@ -165,8 +171,9 @@ def write_plot(results: Sequence[TrialResult], *, threshold: float, title: str, 
         )
     det.set_xticks(_probit(ticks), [f"{100 * t:g}" for t in ticks])
     det.set_yticks(_probit(ticks), [f"{100 * t:g}" for t in ticks])
-    det.set_xlim(_probit(np.array([0.0005, 0.5])))
-    det.set_ylim(_probit(np.array([0.0005, 0.5])))
+    margin = 0.05  # in probit units, so the edge-drawn parts stay visible
+    det.set_xlim(diagonal[0] - margin, diagonal[1])
+    det.set_ylim(diagonal[0] - margin, diagonal[1])
     det.set_xlabel("false accepts (%)")
     det.set_ylabel("false rejects (%)")
     det.grid(visible=True, alpha=0.3)
