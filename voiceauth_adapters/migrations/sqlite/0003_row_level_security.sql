@@ -1,0 +1,4 @@
+-- 0003: row-level security for Supabase's public API roles.
+--
+-- An embedded database has no other database roles, so this version is empty here; it exists so
+-- that both dialects count their schema versions alike.
