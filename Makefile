@@ -18,7 +18,7 @@ PORT ?= 8000
 export VOICEAUTH_DATA_DIR ?= $(CURDIR)/data
 
 .PHONY: help install lock model db serve dashboard test unit lint typecheck importlint core-only \
-        pytest bench clean
+        system-deps pytest bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -65,7 +65,19 @@ core-only: install ## Prove `import voiceauth_core` works with no extras install
 	  missing = [m for m in ('torch', 'litestar', 'asyncpg', 'aiohttp', 'speechbrain', 'msgspec') if u.find_spec(m)]; \
 	  assert not missing, missing; print('voiceauth_core imports alone, without', 'torch, litestar, asyncpg, aiohttp')"
 
-pytest: install model ## The test suite (all tiers)
+# Debian packages the integration tests drive: nginx (scale-out test), headless Chromium (dashboard).
+system-deps: ## Install nginx and headless Chromium from Debian's packages, if missing
+	@missing=""; \
+	command -v nginx >/dev/null || test -x /usr/sbin/nginx || missing="$$missing nginx-light"; \
+	command -v chromium >/dev/null || missing="$$missing chromium chromium-driver"; \
+	if [ -n "$$missing" ]; then \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  echo "installing Debian packages:$$missing"; \
+	  $$sudo apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+pytest: install model system-deps ## The test suite (all tiers)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 unit: install ## Unit tests only (seconds)
