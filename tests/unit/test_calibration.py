@@ -10,7 +10,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from voiceauth_core import Decision, Embedding, Enrollment, EnrollmentSample, Score, UserId
+from voiceauth_core import (
+    CapturePlan,
+    Decision,
+    Embedding,
+    Enroll,
+    Enrollment,
+    EnrollmentSample,
+    QualityGate,
+    Score,
+    UserId,
+    Verify,
+)
 from voiceauth_core.calibration import (
     AsNorm,
     BandEstimator,
@@ -22,6 +33,16 @@ from voiceauth_core.calibration import (
     sigmoid,
 )
 from voiceauth_core.errors import InvalidInputError, ModelMismatchError
+from voiceauth_core.testing import (
+    EnergySpeechDetector,
+    InMemoryAttemptLog,
+    InMemoryAudioSource,
+    InMemoryStore,
+    InMemoryUserRepository,
+    ManualClock,
+    SpectralEmbeddingModel,
+    synthetic_voice,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -267,3 +288,55 @@ def test_policy_refuses_bad_settings() -> None:
         CalibratedPolicy(asnorm=AsNorm(cohort=_cohort()), calibration=CALIBRATION, accept_margin=-1)
     with pytest.raises(InvalidInputError):
         AsNorm(cohort=_cohort(), top_k=1)
+
+
+async def test_verify_decides_with_the_calibrated_policy_over_the_fakes() -> None:
+    """The calibrated policy drops into Verify unchanged: own voice accepted, stranger rejected."""
+    model, detector, clock = SpectralEmbeddingModel(), EnergySpeechDetector(), ManualClock()
+    # A cohort of other synthetic voices, embedded by the same fake model.
+    others = [
+        (await model.embed(synthetic_voice(f0=f0, formants=formants, seconds=3.0, seed=7))).vector
+        for f0 in (95.0, 140.0, 170.0, 230.0, 260.0)
+        for formants in ((500.0, 1500.0, 2500.0), (800.0, 1100.0, 2400.0), (350.0, 2200.0, 3000.0))
+    ]
+    cohort = Cohort(embeddings=np.array(others), model_id=model.model_id)
+    policy = CalibratedPolicy(
+        asnorm=AsNorm(cohort=cohort, top_k=5, scale=False),
+        calibration=Calibration(slope=40.0, bias=-4.0),
+        threshold=0.82,
+        accept_margin=2.0,
+        reject_margin=3.0,
+    )
+    store = InMemoryStore()
+    users = InMemoryUserRepository(store)
+    gate = QualityGate(min_enroll_speech_s=3.0, min_verify_speech_s=1.0)
+    enroll = Enroll(model=model, detector=detector, users=users, clock=clock, gate=gate)
+    verify = Verify(
+        model=model,
+        detector=detector,
+        users=users,
+        attempts=InMemoryAttemptLog(store),
+        policy=policy,
+        clock=clock,
+        gate=gate,
+        plan=CapturePlan(max_audio_s=20.0, check_every_s=1.0, target_speech_s=6.0),
+    )
+    alice = {"f0": 120.0, "formants": (700.0, 1200.0, 2600.0)}
+    bob = {"f0": 210.0, "formants": (400.0, 2000.0, 2900.0)}
+    user = UserId.new()
+    await enroll.execute(
+        user_id=user, phone=None, source=InMemoryAudioSource(synthetic_voice(seconds=6.0, **alice))
+    )
+    own = await verify.execute(
+        source=InMemoryAudioSource(synthetic_voice(seconds=10.0, seed=3, **alice)), user_id=user
+    )
+    stranger = await verify.execute(
+        source=InMemoryAudioSource(synthetic_voice(seconds=10.0, seed=4, **bob)), user_id=user
+    )
+    assert own.decision is Decision.ACCEPT
+    assert stranger.decision is Decision.REJECT
+    assert own.score is not None and stranger.score is not None
+    assert 0.0 < stranger.score.calibrated < 0.82 <= own.score.calibrated < 1.0
+    # Clear cases are decided early, well before the 10 s the caller would have spoken.
+    assert own.speech_seconds < 6.0
+    assert stranger.speech_seconds < 6.0
