@@ -335,7 +335,8 @@ async def test_verify_decides_with_the_calibrated_policy_over_the_fakes() -> Non
     )
     assert own.decision is Decision.ACCEPT
     assert stranger.decision is Decision.REJECT
-    assert own.score is not None and stranger.score is not None
+    assert own.score is not None
+    assert stranger.score is not None
     assert 0.0 < stranger.score.calibrated < 0.82 <= own.score.calibrated < 1.0
     # Clear cases are decided early, well before the 10 s the caller would have spoken.
     assert own.speech_seconds < 6.0
