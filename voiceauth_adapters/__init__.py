@@ -1,1 +1,1 @@
-"""Adapters: the ports of ``voiceauth_core`` implemented over real technologies, one package each."""
+"""Adapters: the ports of ``voiceauth_core`` over real technologies, one package each."""

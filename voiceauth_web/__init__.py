@@ -1,1 +1,1 @@
-"""The HTTP service and command line: a thin Litestar shell wired by a dependency-injector container."""
+"""The HTTP service and command line: a thin Litestar shell wired by one dependency container."""
