@@ -1,0 +1,114 @@
+"""``voiceauth eval`` end to end on real spoken digits, with the real model, decoder and VAD."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from voiceauth_adapters.evaluation.corpus import read_corpus
+from voiceauth_core.errors import InvalidInputError
+from voiceauth_web.cli import main
+
+pytestmark = pytest.mark.integration
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "fsdd-eval"
+FSDD_PATTERN = "_(?P<speaker>[a-z]+)_"
+
+
+def test_the_corpus_reader_takes_speakers_from_the_pattern() -> None:
+    clips = read_corpus(FIXTURES, pattern=FSDD_PATTERN)
+    assert sorted({c.speaker for c in clips}) == ["george", "jackson", "theo"]
+    assert len(clips) == 45
+    only = read_corpus(FIXTURES, pattern=FSDD_PATTERN, speakers="(george|theo)")
+    assert sorted({c.speaker for c in only}) == ["george", "theo"]
+    assert len(read_corpus(FIXTURES, pattern=FSDD_PATTERN, limit_speakers=1)) == 15
+    with pytest.raises(InvalidInputError):
+        read_corpus(FIXTURES, pattern="no-group-here")
+    with pytest.raises(InvalidInputError):
+        read_corpus(FIXTURES, pattern="(?P<speaker>zzz)")
+
+
+@pytest.mark.parametrize(
+    ("scoring", "test_channel"), [("calibrated", "phone"), ("cosine", "clean")]
+)
+def test_eval_reports_error_rates_and_genuine_trials_outscore_impostors(
+    tmp_path: Path, scoring: str, test_channel: str
+) -> None:
+    out = tmp_path / "report.json"
+    plot = tmp_path / "report.png"
+    status = main(
+        [
+            "eval",
+            str(FIXTURES),
+            "--pattern",
+            FSDD_PATTERN,
+            "--protocol",
+            "groups",
+            "--enroll-files",
+            "10",
+            "--test-files",
+            "5",
+            "--test-channel",
+            test_channel,
+            "--scoring",
+            scoring,
+            "--out",
+            str(out),
+            "--plot",
+            str(plot),
+            "--trials",
+            "--no-cache",
+            "--threads",
+            "1",
+            "--quiet",
+        ]
+    )
+    assert status == 0
+    report = json.loads(out.read_text())
+    assert report["counts"] == {
+        "speakers": 3,
+        "enrollments": 3,
+        "failed_enrollments": 0,
+        "tests": 3,
+    }
+    assert report["policy"]["name"] == (
+        "asnorm-calibrated" if scoring == "calibrated" else "cosine"
+    )
+    assert report["policy"]["threshold"] == 0.82
+    assert report["condition"]["test_channel"] == test_channel
+    full = report["full_length"]
+    for name in ("calibrated", "raw_cosine"):
+        part = full[name]
+        assert 0.0 <= part["eer"] <= 1.0
+        assert part["min_dcf"] >= 0.0
+        counts = part["at_threshold"]
+        assert (counts["genuine"], counts["impostor"]) == (3, 6)
+    service = report["service"]
+    assert (service["genuine"], service["impostor"]) == (3, 6)
+    assert service["speech_s_median"] > 0.0
+    trials = report["trial_results"]
+    assert len(trials) == 9
+    for key in ("full_score", "full_raw"):
+        genuine = [t[key] for t in trials if t["genuine"]]
+        impostor = [t[key] for t in trials if not t["genuine"]]
+        assert None not in genuine + impostor
+        # Each speaker's own test outscores the other speakers' tests against that enrolment.
+        for enrollment in {t["enrollment"] for t in trials}:
+            own = [t[key] for t in trials if t["enrollment"] == enrollment and t["genuine"]]
+            others = [t[key] for t in trials if t["enrollment"] == enrollment and not t["genuine"]]
+            assert min(own) > max(others)
+        assert sum(genuine) / len(genuine) > sum(impostor) / len(impostor)
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_eval_refuses_a_pattern_that_matches_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(
+        ["eval", str(FIXTURES), "--pattern", "(?P<speaker>zzz)", "--out", str(tmp_path / "r.json")]
+    )
+    assert status == 2
+    assert "no audio file" in capsys.readouterr().err
+    assert not (tmp_path / "r.json").exists()
