@@ -1,8 +1,8 @@
-# ruff: noqa: T201, PLC0415
+# ruff: noqa: PLC0415
 """``voiceauth eval``, ``voiceauth cohort build`` and ``voiceauth cohort calibrate``.
 
-A command-line tool prints (T201); heavy modules (torch through the adapters, matplotlib) are
-imported inside the commands so ``voiceauth --help`` stays fast (PLC0415).
+Heavy modules (torch through the adapters, matplotlib) are imported inside the commands so
+``voiceauth --help`` stays fast (PLC0415).
 
 They run the service's own pipeline (decoder, speech detector, model, scoring policy, the Verify
 loop) over a labelled folder of audio. Heavy imports happen inside the command functions.
