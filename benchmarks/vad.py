@@ -1,0 +1,134 @@
+"""Speech detectors compared on real speech: Silero VAD (the adapter) against webrtcvad.
+
+Each LibriSpeech utterance (trimmed, so nearly all speech) is put between 1.5 s gaps, in three
+conditions: clean (gaps of faint noise at -60 dBFS), noisy (white noise at 10 dB SNR over
+everything) and phone (clean, then 8 kHz G.711 mu-law and back, as a call arrives). Reported per
+detector: the share of the utterance kept (speech recall; its own short pauses count against
+every detector alike), the share of the gaps kept (false alarms), and compute seconds per audio
+second.
+
+    python benchmarks/vad.py [CORPUS] [--files N]
+
+webrtcvad is optional (``pip install webrtcvad-wheels``); without it only Silero is measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from scipy.signal import resample_poly
+
+from voiceauth_adapters.audio import mulaw_decode
+from voiceauth_adapters.vad import SileroSpeechDetector
+from voiceauth_core import Audio
+
+RATE = 16_000
+GAP_S = 1.5
+DEFAULT_CORPUS = (
+    Path(__file__).resolve().parents[2] / "shared/corpora/librispeech-train-clean-100-sample"
+)
+
+Mask = Callable[[np.ndarray], np.ndarray]  # samples -> boolean mask of kept samples
+
+
+def mulaw_encode(samples: np.ndarray) -> bytes:
+    """G.711 mu-law, by the standard's segment table (the inverse of ``mulaw_decode``)."""
+    pcm = np.clip(np.round(samples * 32768), -32768, 32767).astype(np.int32)
+    sign = np.where(pcm < 0, 0x80, 0)
+    magnitude = np.minimum(np.abs(pcm), 32635) + 0x84
+    exponent = np.floor(np.log2(magnitude)).astype(np.int32) - 7
+    mantissa = (magnitude >> (exponent + 3)) & 0x0F
+    return (~(sign | (exponent << 4) | mantissa) & 0xFF).astype(np.uint8).tobytes()
+
+
+def conditions(speech: np.ndarray, rng: np.random.Generator) -> dict[str, tuple[np.ndarray, int]]:
+    gap = int(GAP_S * RATE)
+    start = gap
+    clean = np.concatenate([np.zeros(gap), speech, np.zeros(gap)]).astype(np.float32)
+    clean += rng.normal(0, 1e-3, len(clean)).astype(np.float32)
+    level = float(np.sqrt(np.mean(speech.astype(np.float64) ** 2)))
+    noisy = clean + rng.normal(0, level / np.sqrt(10), len(clean)).astype(np.float32)
+    narrow = resample_poly(clean, 1, 2)
+    phone = resample_poly(mulaw_decode(mulaw_encode(narrow)), 2, 1).astype(np.float32)
+    return {"clean": (clean, start), "noisy": (noisy, start), "phone": (phone, start)}
+
+
+def silero_mask(detector: SileroSpeechDetector) -> Mask:
+    def mask(samples: np.ndarray) -> np.ndarray:
+        kept = np.zeros(len(samples), bool)
+        for start, end in detector.segments(Audio(samples=samples, sample_rate=RATE)):
+            kept[start:end] = True
+        return kept
+
+    return mask
+
+
+def webrtc_mask(aggressiveness: int) -> Mask | None:
+    try:
+        import webrtcvad  # type: ignore[import-not-found]  # noqa: PLC0415 - optional
+    except ImportError:
+        return None
+    vad = webrtcvad.Vad(aggressiveness)
+    frame = int(0.03 * RATE)
+
+    def mask(samples: np.ndarray) -> np.ndarray:
+        pcm = np.clip(np.round(samples * 32767), -32768, 32767).astype("<i2")
+        kept = np.zeros(len(samples), bool)
+        for start in range(0, len(pcm) - frame + 1, frame):
+            if vad.is_speech(pcm[start : start + frame].tobytes(), RATE):
+                kept[start : start + frame] = True
+        return kept
+
+    return mask
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("corpus", nargs="?", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--files", type=int, default=40, help="utterances to use")
+    parser.add_argument("--seconds", type=float, default=8.0, help="speech taken from each")
+    args = parser.parse_args()
+    files = sorted(args.corpus.glob("*.flac"))[: args.files]
+    if not files:
+        raise SystemExit(f"no .flac files in {args.corpus}")
+    detectors: dict[str, Mask] = {"silero (adapter)": silero_mask(SileroSpeechDetector())}
+    for level in (2, 3):
+        found = webrtc_mask(level)
+        if found is not None:
+            detectors[f"webrtcvad mode {level}"] = found
+    rng = np.random.default_rng(0)
+    totals: dict[tuple[str, str], list[float]] = {}
+    for path in files:
+        samples, rate = sf.read(path, dtype="float32")
+        assert rate == RATE, path
+        speech = samples[: int(args.seconds * RATE)]
+        for condition, (signal, start) in conditions(speech, rng).items():
+            truth = np.zeros(len(signal), bool)
+            truth[start : start + len(speech)] = True
+            for name, mask in detectors.items():
+                began = time.perf_counter()
+                kept = mask(signal)
+                spent = time.perf_counter() - began
+                row = totals.setdefault((name, condition), [0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+                row[0] += float(np.sum(kept & truth))
+                row[1] += float(np.sum(truth))
+                row[2] += float(np.sum(kept & ~truth))
+                row[3] += float(np.sum(~truth))
+                row[4] += spent
+                row[5] += len(signal) / RATE
+    print(f"{len(files)} utterances of {args.corpus.name}, {args.seconds:g} s each, gaps {GAP_S} s")
+    print(f"{'detector':<20} {'condition':<8} {'speech kept':>12} {'gaps kept':>10} {'RTF':>8}")
+    for (name, condition), row in totals.items():
+        recall, false_alarm, rtf = row[0] / row[1], row[2] / row[3], row[4] / row[5]
+        print(f"{name:<20} {condition:<8} {recall:>12.1%} {false_alarm:>10.1%} {rtf:>8.4f}")
+    if len(detectors) == 1:
+        print("(webrtcvad not installed: pip install webrtcvad-wheels to compare)")
+
+
+if __name__ == "__main__":
+    main()
