@@ -33,6 +33,7 @@ from voiceauth_core.use_cases import (
     EnrollmentResult,
     GetUser,
     ListUsers,
+    RecentAttempts,
     VerificationResult,
     Verify,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "PhoneNumber",
     "PhoneNumberInUseError",
     "QualityGate",
+    "RecentAttempts",
     "Score",
     "ServiceBusyError",
     "StorageUnavailableError",

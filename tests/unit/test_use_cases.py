@@ -278,3 +278,17 @@ async def test_list_get_history_and_erase(world: World) -> None:
         await DeleteUser(users=world.users).execute(users[0])
     with pytest.raises(UserNotFoundError):
         await GetUser(users=world.users).execute(users[0])
+
+
+async def test_recent_attempts_span_users_newest_first(world: World) -> None:
+    from voiceauth_core import RecentAttempts
+
+    first, second = UserId.new(), UserId.new()
+    await world.enrol(first)
+    await world.enrol(second, seed=2)
+    for user in (first, second):
+        await world.verify.execute(user_id=user, source=InMemoryAudioSource(voice(ALICE, 4.0, 8)))
+    page = await RecentAttempts(attempts=world.attempts).execute(limit=10)
+    assert [a.user_id for a in page.items] == [second, first]
+    with pytest.raises(InvalidInputError):
+        await RecentAttempts(attempts=world.attempts).execute(limit=0)

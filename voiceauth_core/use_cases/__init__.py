@@ -1,7 +1,13 @@
 """The use cases: one class each, ports in ``__init__``, one async ``execute`` method."""
 
 from voiceauth_core.use_cases.enroll import Enroll, EnrollmentResult
-from voiceauth_core.use_cases.users import AuthHistory, DeleteUser, GetUser, ListUsers
+from voiceauth_core.use_cases.users import (
+    AuthHistory,
+    DeleteUser,
+    GetUser,
+    ListUsers,
+    RecentAttempts,
+)
 from voiceauth_core.use_cases.verify import CapturePlan, VerificationResult, Verify
 
 __all__ = [
@@ -12,6 +18,7 @@ __all__ = [
     "EnrollmentResult",
     "GetUser",
     "ListUsers",
+    "RecentAttempts",
     "VerificationResult",
     "Verify",
 ]

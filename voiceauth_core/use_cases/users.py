@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from voiceauth_core.attempt import Attempt
 from voiceauth_core.enrollment import Enrollment
 from voiceauth_core.errors import InvalidInputError, UserNotFoundError
@@ -9,7 +11,7 @@ from voiceauth_core.identity import UserId
 from voiceauth_core.paging import Page
 from voiceauth_core.ports import AttemptLog, UserRepository
 
-__all__ = ["AuthHistory", "DeleteUser", "GetUser", "ListUsers"]
+__all__ = ["AuthHistory", "DeleteUser", "GetUser", "ListUsers", "RecentAttempts"]
 
 #: The largest page any listing returns.
 MAX_PAGE = 500
@@ -85,3 +87,17 @@ class DeleteUser:
         """
         if not await self._users.delete(user_id):
             raise UserNotFoundError(f"user {user_id} is not enrolled")
+
+
+class RecentAttempts:
+    """Every user's attempts, newest first: what an operator's analytics reads."""
+
+    def __init__(self, *, attempts: AttemptLog) -> None:
+        self._attempts = attempts
+
+    async def execute(
+        self, *, limit: int = 100, cursor: str | None = None, since: datetime | None = None
+    ) -> Page[Attempt]:
+        """A page of attempts, optionally only those at or after ``since``."""
+        _check_limit(limit)
+        return await self._attempts.recent(limit=limit, cursor=cursor, since=since)

@@ -1,4 +1,4 @@
-# ruff: noqa: T201, PLC0415
+# ruff: noqa: PLC0415
 """``voiceauth db migrate`` and ``voiceauth db status``, and the schema check the service runs.
 
 A command-line tool prints (T201); the database adapters (asyncpg) are imported inside the

@@ -1,0 +1,124 @@
+"""``create_app(container)``: the Litestar application, wired from the container."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from loguru import logger
+
+from voiceauth_web.containers import Container
+from voiceauth_web.error_responses import handle_exception
+from voiceauth_web.middleware import AccessControl, RequestContext
+from voiceauth_web.routes import HANDLERS
+from voiceauth_web.routes.health import VERSION
+from voiceauth_web.security import ClientAddress, KeyChecker
+
+__all__ = ["create_app"]
+
+
+def _provide(factory: Callable[[], Any]) -> Provide:
+    """A Litestar dependency that asks the container (never a service locator in handlers)."""
+
+    def dependency() -> Any:
+        return factory()
+
+    return Provide(dependency, sync_to_thread=False)
+
+
+def create_app(container: Container) -> Litestar:
+    """The HTTP application over ``container``; resources open and close with it."""
+    settings = container.settings()
+    adapters, use_cases = container.adapters, container.use_cases
+    limiter = adapters.limiter()
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        started = time.perf_counter()
+        database = adapters.database()
+        await database.open()
+        opened: list[Any] = [database]
+        try:
+            await adapters.schema_check()(database)
+            # The model and the detector load now, off the loop, never on a first request.
+            model = await asyncio.to_thread(adapters.model)
+            await asyncio.to_thread(adapters.detector)
+            await asyncio.to_thread(adapters.policy)
+            for resource in (adapters.downloader(), adapters.listener()):
+                await resource.open()
+                opened.append(resource)
+            logger.bind(model=model.model_id, seconds=round(time.perf_counter() - started, 2)).info(
+                "voiceauth ready"
+            )
+            yield
+        finally:
+            for resource in reversed(opened):
+                await resource.close()
+            if limiter is not None:
+                await limiter.close()
+
+    dependencies = {
+        "enroll": _provide(use_cases.enroll),
+        "verify": _provide(use_cases.verify),
+        "history": _provide(use_cases.history),
+        "get_user": _provide(use_cases.get_user),
+        "list_users": _provide(use_cases.list_users),
+        "delete_user": _provide(use_cases.delete_user),
+        "recent": _provide(use_cases.recent),
+        "tool_plan": _provide(use_cases.tool_plan),
+        "sources": _provide(adapters.sources),
+        "listener": _provide(adapters.listener),
+        "database": _provide(adapters.database),
+        "schema_check": _provide(adapters.schema_check),
+        "model": _provide(adapters.model),
+        "policy": _provide(adapters.policy),
+        "metrics": _provide(container.metrics),
+        "settings": _provide(container.settings),
+    }
+    middleware = [
+        DefineMiddleware(RequestContext, metrics=container.metrics()),
+        DefineMiddleware(
+            AccessControl,
+            keys=KeyChecker(settings.api_keys),
+            tool_secret=KeyChecker(
+                [settings.vapi_tool_secret] if settings.vapi_tool_secret else []
+            ),
+            limiter=limiter,
+            clients=ClientAddress(settings.trusted_proxies),
+        ),
+    ]
+    cors = (
+        CORSConfig(
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "X-API-Key", "X-Call-ID", "Content-Type"],
+            expose_headers=["X-Call-ID"],
+        )
+        if settings.cors_origins
+        else None
+    )
+    return Litestar(
+        route_handlers=HANDLERS,
+        dependencies=dependencies,
+        middleware=middleware,
+        lifespan=[lifespan],
+        exception_handlers={Exception: handle_exception},
+        cors_config=cors,
+        request_max_body_size=settings.max_upload_bytes + 64 * 1024,
+        openapi_config=OpenAPIConfig(
+            title="voiceauth",
+            version=VERSION,
+            description="Voice authentication for phone assistants: enrol, verify, audit.",
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+        ),
+    )

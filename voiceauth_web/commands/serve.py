@@ -1,0 +1,56 @@
+"""``voiceauth serve``: run the HTTP service (uvicorn, one process)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from typing import Any
+
+from voiceauth_web.settings import Settings
+
+__all__ = ["register"]
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``serve`` command."""
+    parser = subparsers.add_parser("serve", help="run the HTTP service")
+    parser.add_argument("--host", help="address to listen on (default: $HOST or 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (default: $PORT or 8000)")
+    parser.set_defaults(func=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn  # noqa: PLC0415
+    from loguru import logger  # noqa: PLC0415
+
+    from voiceauth_web.app import create_app  # noqa: PLC0415
+    from voiceauth_web.containers import build_container  # noqa: PLC0415
+    from voiceauth_web.observability import configure_logging, configure_tracing  # noqa: PLC0415
+
+    settings = Settings.from_env()
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    if overrides:
+        settings = dataclasses.replace(settings, **overrides)
+        settings.check()
+    configure_logging(settings.log_level)
+    configure_tracing()
+    if settings.allow_private_networks:
+        logger.warning(
+            "VOICEAUTH_ALLOW_PRIVATE_NETWORKS is on: audio URLs and listen sockets may reach "
+            "private and loopback addresses. For development and tests only."
+        )
+    if not settings.api_keys:
+        logger.warning(
+            "no VOICEAUTH_API_KEYS: the API is open to anyone who can reach {}", settings.host
+        )
+    app = create_app(build_container(settings))
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=30,
+    )
+    return 0

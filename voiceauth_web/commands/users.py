@@ -1,0 +1,89 @@
+"""``voiceauth enroll`` and ``voiceauth verify``: the service's use cases on local files."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+from voiceauth_web.settings import Settings
+
+__all__ = ["register"]
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``enroll`` and ``verify`` commands."""
+    enroll = subparsers.add_parser("enroll", help="add a voice sample file to a user's enrolment")
+    enroll.add_argument("user_id")
+    enroll.add_argument("file", type=Path)
+    enroll.add_argument("--phone", help="the user's phone number (E.164)")
+    enroll.add_argument("--replace", action="store_true", help="start the enrolment afresh")
+    enroll.set_defaults(func=_enroll)
+    verify = subparsers.add_parser("verify", help="verify the speaker of a file against a user")
+    verify.add_argument("user_id")
+    verify.add_argument("file", type=Path)
+    verify.set_defaults(func=_verify)
+
+
+async def _with_database(settings: Settings, work: Any) -> Any:
+    from voiceauth_web.containers import build_container  # noqa: PLC0415
+
+    container = build_container(settings)
+    database = container.adapters.database()
+    await database.open()
+    try:
+        await container.adapters.schema_check()(database)
+        return await work(container)
+    finally:
+        await database.close()
+
+
+def _run(work: Any) -> int:
+    from voiceauth_core import VoiceAuthError  # noqa: PLC0415
+
+    try:
+        asyncio.run(_with_database(Settings.from_env(), work))
+    except VoiceAuthError as exc:
+        print(f"voiceauth: {exc.name}: {exc.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _enroll(args: argparse.Namespace) -> int:
+    from voiceauth_adapters.audio import FileAudioSource  # noqa: PLC0415
+    from voiceauth_core import PhoneNumber, UserId  # noqa: PLC0415
+
+    async def work(container: Any) -> None:
+        result = await container.use_cases.enroll().execute(
+            user_id=UserId.parse(args.user_id),
+            phone=PhoneNumber.parse(args.phone) if args.phone else None,
+            source=FileAudioSource(args.file, container.adapters.decoder()),
+            replace=args.replace,
+        )
+        enrollment = result.enrollment
+        print(
+            f"enrolled {enrollment.user_id}: {enrollment.sample_count} sample(s), "
+            f"{enrollment.speech_seconds:.1f} s of speech"
+            + (" (strong enough)" if result.strong_enough else " (add more speech)")
+        )
+
+    return _run(work)
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from voiceauth_adapters.audio import FileAudioSource  # noqa: PLC0415
+    from voiceauth_core import UserId  # noqa: PLC0415
+
+    async def work(container: Any) -> None:
+        result = await container.use_cases.verify().execute(
+            user_id=UserId.parse(args.user_id),
+            source=FileAudioSource(args.file, container.adapters.decoder()),
+            correlation_id="cli",
+        )
+        score = result.score
+        scores = f"score {score.calibrated:.3f} (cosine {score.raw:.3f}), " if score else ""
+        print(f"{result.decision.value}: {scores}{result.speech_seconds:.1f} s of speech used")
+
+    return _run(work)
