@@ -21,7 +21,7 @@ from voiceauth_core.errors import (
     UserNotFoundError,
     VoiceAuthError,
 )
-from voiceauth_web.correlation import correlation_id
+from voiceauth_web.correlation import HEADER, correlation_id, new_correlation_id
 from voiceauth_web.schemas import ErrorOut
 
 __all__ = ["ApiError", "error_response", "handle_exception", "status_of"]
@@ -70,16 +70,23 @@ def status_of(exc: VoiceAuthError) -> int:
     return 500
 
 
-def error_response(status: int, name: str, message: str) -> Response[ErrorOut]:
-    """The error JSON, with the correlation id, at the top level."""
+def error_response(
+    status: int, name: str, message: str, *, offered_id: str | None = None
+) -> Response[ErrorOut]:
+    """The error JSON, with the correlation id, at the top level.
+
+    Outside the request middleware (a path no route matches) there is no correlation id yet:
+    one is made here and sent in ``X-Call-ID`` too.
+    """
+    current = correlation_id()
+    cid = current or new_correlation_id(offered_id)
     body = ErrorOut(
-        error=name,
-        message=message,
-        correlation_id=correlation_id(),
-        timestamp=datetime.now(UTC).isoformat(),
+        error=name, message=message, correlation_id=cid, timestamp=datetime.now(UTC).isoformat()
     )
-    headers = {"Retry-After": "60"} if status in (429, 503) else None
-    return Response(content=body, status_code=status, headers=headers)
+    headers = {"Retry-After": "60"} if status in (429, 503) else {}
+    if not current:
+        headers[HEADER] = cid
+    return Response(content=body, status_code=status, headers=headers or None)
 
 
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorOut]:
@@ -104,6 +111,6 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         status = exc.status_code
         name = _HTTP_NAMES.get(status, "HTTPError")
         message = exc.detail if status < 500 else "the service cannot answer right now"
-        return error_response(status, name, str(message))
+        return error_response(status, name, str(message), offered_id=request.headers.get(HEADER))
     logger.opt(exception=exc).error("unhandled error on {} {}", request.method, request.url.path)
     return error_response(500, "InternalServerError", "an internal error occurred")

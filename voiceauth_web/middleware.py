@@ -76,7 +76,10 @@ class RequestContext:
             await send(message)
 
         try:
-            with _tracer.start_as_current_span(f"{scope['method']} {path}"):
+            with (
+                logger.contextualize(correlation_id=cid),
+                _tracer.start_as_current_span(f"{scope['method']} {path}"),
+            ):
                 await self._app(asgi_scope, receive, send_with_headers)
         finally:
             elapsed = time.perf_counter() - started
@@ -84,7 +87,11 @@ class RequestContext:
             self._metrics.requests.labels(route, scope["method"], str(status)).inc()
             self._metrics.latency.labels(route, scope["method"]).observe(elapsed)
             logger.bind(
-                method=scope["method"], route=route, status=status, ms=round(elapsed * 1000, 1)
+                correlation_id=cid,
+                method=scope["method"],
+                route=route,
+                status=status,
+                ms=round(elapsed * 1000, 1),
             ).info("request")
             set_correlation_id("")
             del token

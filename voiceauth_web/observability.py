@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -33,13 +34,29 @@ class _InterceptHandler(logging.Handler):
         logger.opt(depth=6, exception=record.exc_info).log(level, record.getMessage())
 
 
+def _json_line(message: Any) -> None:
+    """One compact JSON object per line: time, level, message, correlation id, fields."""
+    record = message.record
+    line = {
+        "time": record["time"].isoformat(),
+        "level": record["level"].name,
+        "message": record["message"],
+        "logger": record["name"],
+        **{k: v for k, v in record["extra"].items() if isinstance(v, str | int | float | bool)},
+    }
+    if record["exception"] is not None:
+        line["exception"] = record["exception"].type.__name__ if record["exception"].type else ""
+    sys.stdout.write(json.dumps(line, default=str) + "\n")
+    sys.stdout.flush()
+
+
 def configure_logging(level: str) -> None:
     """JSON lines on stdout at ``level``; every line carries the request's correlation id."""
     logger.remove()
     logger.configure(
         patcher=lambda record: record["extra"].setdefault("correlation_id", correlation_id())
     )
-    logger.add(sys.stdout, level=level, serialize=True, backtrace=False, diagnose=False)
+    logger.add(_json_line, level=level, backtrace=False, diagnose=False)
     logging.basicConfig(handlers=[_InterceptHandler()], level=logging.INFO, force=True)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers = [_InterceptHandler()]
