@@ -1,0 +1,121 @@
+"""End to end: the real service over HTTP, the real model, SQLite and Postgres, a local audio file
+server and a local VAPI-compatible listen server."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.service import API_KEY, TOOL_SECRET, running_service
+from tests.integration import postgres_harness
+from tests.integration.real_model import SPEECH, speech
+from voiceauth_adapters.http.testing import AudioFileServer, Route
+from voiceauth_adapters.vapi.testing import ListenCall, VapiListenServer
+
+pytestmark = pytest.mark.e2e
+
+KEY = {"X-API-Key": API_KEY}
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def service(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        with running_service(
+            {"VOICEAUTH_DATA_DIR": str(tmp_path / "data")}, tmp_path / "log"
+        ) as url:
+            yield url
+    else:
+        with (
+            postgres_harness.fresh_database("voiceauth_e2e") as dsn,
+            running_service({"DATABASE_URL": dsn}, tmp_path / "log") as url,
+        ):
+            yield url
+
+
+async def test_enrol_verify_history_tool_call_and_erase(service: str) -> None:
+    user, phone = str(uuid.uuid4()), "+14155550142"
+    files = AudioFileServer()
+    files.add(
+        "/alice.flac", Route(body=(SPEECH / "103_a.flac").read_bytes(), content_type="audio/flac")
+    )
+    calls = VapiListenServer()
+    async with files, calls, httpx.AsyncClient(base_url=service, timeout=60) as client:
+        # Enrol from a URL, as the original service did.
+        enrolled = await client.post(
+            "/api/v1/enroll-user",
+            json={"userId": user, "phone": phone, "audioUrl": files.url("/alice.flac")},
+            headers=KEY,
+        )
+        assert enrolled.status_code == 200, enrolled.text
+        assert enrolled.json()["status"] == "enrolled"
+        assert enrolled.json()["sampleCount"] == 1
+
+        # The enrolled caller on channel 0, another voice on the assistant's channel.
+        genuine = calls.add(
+            ListenCall(caller=speech("103_b"), assistant=speech("1098_a"), speed=4.0)
+        )
+        accepted = await client.post(
+            "/api/v1/verify-password", json={"userId": user, "listenUrl": genuine}, headers=KEY
+        )
+        assert accepted.status_code == 200, accepted.text
+        assert accepted.json()["success"] is True
+        assert accepted.json()["decision"] == "accept"
+
+        # An impostor calls while the assistant's channel carries the enrolled voice: rejected,
+        # because only the customer's channel is heard.
+        impostor = calls.add(
+            ListenCall(caller=speech("1098_b"), assistant=speech("103_b"), speed=4.0)
+        )
+        rejected = await client.post(
+            "/api/v1/verify-password", json={"phone": phone, "listenUrl": impostor}, headers=KEY
+        )
+        assert rejected.status_code == 200, rejected.text
+        assert rejected.json()["success"] is False
+        assert rejected.json()["decision"] == "reject"
+
+        history = (await client.get(f"/api/v1/users/{user}/auth-history", headers=KEY)).json()
+        assert [a["success"] for a in history["attempts"]] == [False, True]
+
+        # VAPI calls the tool with its secret; the listen URL comes from the call object.
+        tool_call = {
+            "message": {
+                "type": "tool-calls",
+                "toolCallList": [
+                    {
+                        "id": "call_tool_1",
+                        "type": "function",
+                        "function": {
+                            "name": "verify_voice",
+                            "arguments": json.dumps({"phone": phone}),
+                        },
+                    }
+                ],
+                "call": {
+                    "id": "call-1",
+                    "monitor": {
+                        "listenUrl": calls.add(ListenCall(caller=speech("103_b"), speed=4.0))
+                    },
+                    "customer": {"number": phone},
+                },
+            }
+        }
+        answer = await client.post(
+            "/api/v1/vapi/tool-calls", json=tool_call, headers={"X-Vapi-Secret": TOOL_SECRET}
+        )
+        assert answer.status_code == 200, answer.text
+        result = answer.json()["results"][0]
+        assert result["toolCallId"] == "call_tool_1"
+        assert result["result"].startswith("Voice verified")
+
+        assert (await client.delete(f"/api/v1/users/{user}", headers=KEY)).status_code == 204
+        gone = await client.get(f"/api/v1/users/{user}/auth-history", headers=KEY)
+        assert gone.status_code == 404
+        assert gone.json()["error"] == "UserNotFoundError"
+        assert (
+            await client.get("/api/v1/users", headers={"X-API-Key": "wrong"})
+        ).status_code == 401
