@@ -21,9 +21,8 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
 
-from voiceauth_adapters.audio import mulaw_decode
+from voiceauth_adapters.evaluation.channel import phone_channel
 from voiceauth_adapters.vad import SileroSpeechDetector
 from voiceauth_core import Audio
 
@@ -36,16 +35,6 @@ DEFAULT_CORPUS = (
 Mask = Callable[[np.ndarray], np.ndarray]  # samples -> boolean mask of kept samples
 
 
-def mulaw_encode(samples: np.ndarray) -> bytes:
-    """G.711 mu-law, by the standard's segment table (the inverse of ``mulaw_decode``)."""
-    pcm = np.clip(np.round(samples * 32768), -32768, 32767).astype(np.int32)
-    sign = np.where(pcm < 0, 0x80, 0)
-    magnitude = np.minimum(np.abs(pcm), 32635) + 0x84
-    exponent = np.floor(np.log2(magnitude)).astype(np.int32) - 7
-    mantissa = (magnitude >> (exponent + 3)) & 0x0F
-    return (~(sign | (exponent << 4) | mantissa) & 0xFF).astype(np.uint8).tobytes()
-
-
 def conditions(speech: np.ndarray, rng: np.random.Generator) -> dict[str, tuple[np.ndarray, int]]:
     gap = int(GAP_S * RATE)
     start = gap
@@ -53,8 +42,7 @@ def conditions(speech: np.ndarray, rng: np.random.Generator) -> dict[str, tuple[
     clean += rng.normal(0, 1e-3, len(clean)).astype(np.float32)
     level = float(np.sqrt(np.mean(speech.astype(np.float64) ** 2)))
     noisy = clean + rng.normal(0, level / np.sqrt(10), len(clean)).astype(np.float32)
-    narrow = resample_poly(clean, 1, 2)
-    phone = resample_poly(mulaw_decode(mulaw_encode(narrow)), 2, 1).astype(np.float32)
+    phone = phone_channel(Audio(samples=clean, sample_rate=RATE)).samples
     return {"clean": (clean, start), "noisy": (noisy, start), "phone": (phone, start)}
 
 

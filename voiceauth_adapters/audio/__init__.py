@@ -1,17 +1,23 @@
-"""Audio in: the real decoder (soundfile, ffmpeg, mu-law, raw PCM) and local files as sources."""
+"""Audio in: the real decoder (soundfile, ffmpeg, raw PCM, mu-law) and local files as sources."""
 
 from voiceauth_adapters.audio.decoder import (
     AudioDecoderLimits,
     FfmpegSoundfileDecoder,
-    ffmpeg_executable,
-    mulaw_decode,
+    to_canonical,
 )
+from voiceauth_adapters.audio.ffmpeg import ffmpeg_executable
+from voiceauth_adapters.audio.media_type import MediaType, RawEncoding
+from voiceauth_adapters.audio.raw import decode_raw, mulaw_decode
 from voiceauth_adapters.audio.source import FileAudioSource
 
 __all__ = [
     "AudioDecoderLimits",
     "FfmpegSoundfileDecoder",
     "FileAudioSource",
+    "MediaType",
+    "RawEncoding",
+    "decode_raw",
     "ffmpeg_executable",
     "mulaw_decode",
+    "to_canonical",
 ]

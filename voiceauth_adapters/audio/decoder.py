@@ -1,220 +1,181 @@
-"""Decoding of uploaded and downloaded audio: soundfile first, ffmpeg for the rest.
+"""The real ``AudioDecoder``: soundfile first, ffmpeg for the rest, raw PCM and mu-law by type.
 
-Everything ends as mono float32 at 16 kHz, resampled with a polyphase anti-aliasing filter.
-Raw PCM and G.711 mu-law need their rate declared in the content type
-(``audio/pcmu;rate=8000``, ``audio/l16;rate=16000``).
+Whatever the path, the samples end the same way: downmixed by the mean of the channels and
+resampled to 16 kHz by ``scipy.signal.resample_poly`` (a polyphase filter with a Kaiser window,
+so nothing above 8 kHz folds back into the band the model hears).
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
-import os
-import subprocess
-import tempfile
+from dataclasses import dataclass
 from math import gcd
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-import soundfile as sf
-from scipy.signal import resample_poly
 
+from voiceauth_adapters.audio.ffmpeg import (
+    FfmpegFailedError,
+    FfmpegTimeoutError,
+    ffmpeg_to_wav,
+)
+from voiceauth_adapters.audio.media_type import MediaType
+from voiceauth_adapters.audio.raw import decode_raw
 from voiceauth_core.audio import CANONICAL_RATE, Audio
 from voiceauth_core.errors import AudioProcessingError
 
-__all__ = ["AudioDecoderLimits", "FfmpegSoundfileDecoder", "ffmpeg_executable", "mulaw_decode"]
+__all__ = ["AudioDecoderLimits", "FfmpegSoundfileDecoder", "to_canonical"]
 
-# Container formats ffmpeg is told to expect, by content type; the rest it probes.
-_FFMPEG_FORMATS = {
-    "audio/mpeg": "mp3",
-    "audio/mp3": "mp3",
-    "audio/ogg": "ogg",
-    "audio/opus": "ogg",
-    "audio/webm": "webm",
-    "video/webm": "webm",
-    "audio/aac": "aac",
-}
-# MP4/M4A keep their index at the end: ffmpeg must be able to seek, so they go through a file.
-_SEEKABLE_ONLY = {"audio/mp4", "audio/m4a", "audio/x-m4a", "video/mp4"}
-_MP4_MAGIC = b"ftyp"
+Frames = npt.NDArray[np.float32]  # [frames, channels]
 
 
-def ffmpeg_executable() -> str:
-    """The ffmpeg binary: ``VOICEAUTH_FFMPEG``, else the one the imageio-ffmpeg wheel ships."""
-    configured = os.environ.get("VOICEAUTH_FFMPEG")
-    if configured:
-        return configured
-    import imageio_ffmpeg  # noqa: PLC0415 - only when ffmpeg is needed
-
-    return str(imageio_ffmpeg.get_ffmpeg_exe())
-
-
-def mulaw_decode(data: bytes) -> npt.NDArray[np.float32]:
-    """G.711 mu-law bytes to samples in [-1, 1]."""
-    codes = ~np.frombuffer(data, dtype=np.uint8)
-    sign = codes & 0x80
-    exponent = (codes >> 4) & 0x07
-    mantissa = codes & 0x0F
-    magnitude = ((mantissa.astype(np.int32) << 3) + 0x84) << exponent
-    linear = np.where(sign != 0, 0x84 - magnitude, magnitude - 0x84)
-    return (linear / 32768.0).astype(np.float32)
-
-
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AudioDecoderLimits:
-    """Limits a decoder enforces.
+    """What a decoder accepts.
 
     Args:
-        max_bytes: Largest encoded input accepted.
-        max_seconds: Longest decoded audio accepted (``MAX_AUDIO_DURATION``).
-        ffmpeg_timeout_s: Longest an ffmpeg run may take.
+        max_bytes: Largest encoded input (``MAX_UPLOAD_BYTES``).
+        max_seconds: Longest decoded audio (``MAX_AUDIO_DURATION``).
+        ffmpeg_timeout_s: Longest one ffmpeg run may take.
     """
 
-    def __init__(
-        self,
-        *,
-        max_bytes: int = 20 * 1024 * 1024,
-        max_seconds: float = 30.0,
-        ffmpeg_timeout_s: float = 30.0,
-    ) -> None:
-        self.max_bytes = max_bytes
-        self.max_seconds = max_seconds
-        self.ffmpeg_timeout_s = ffmpeg_timeout_s
+    max_bytes: int = 20 * 1024 * 1024
+    max_seconds: float = 30.0
+    ffmpeg_timeout_s: float = 20.0
 
 
-def _parse_content_type(content_type: str | None) -> tuple[str, dict[str, str]]:
-    if not content_type:
-        return "", {}
-    kind, *params = (part.strip() for part in content_type.split(";"))
-    options = {}
-    for param in params:
-        key, _, value = param.partition("=")
-        options[key.strip().lower()] = value.strip().strip('"')
-    return kind.lower(), options
+def to_canonical(frames: Frames, rate: int) -> Audio:
+    """Downmix ``[frames, channels]`` samples and resample them to 16 kHz, clipped to [-1, 1]."""
+    mono = frames.mean(axis=1, dtype=np.float64) if frames.shape[1] > 1 else frames[:, 0]
+    if rate != CANONICAL_RATE and len(mono):
+        common = gcd(rate, CANONICAL_RATE)
+        mono = resample_poly(mono, CANONICAL_RATE // common, rate // common)
+    return Audio(samples=np.clip(mono, -1.0, 1.0).astype(np.float32), sample_rate=CANONICAL_RATE)
 
 
-def _to_canonical(samples: npt.NDArray[np.float32], rate: int) -> Audio:
-    if rate != CANONICAL_RATE and len(samples):
-        divisor = gcd(rate, CANONICAL_RATE)
-        samples = resample_poly(samples, CANONICAL_RATE // divisor, rate // divisor)
-    return Audio(samples=np.clip(samples, -1.0, 1.0).astype(np.float32), sample_rate=CANONICAL_RATE)
+def resample_poly(samples: npt.NDArray[np.floating], up: int, down: int) -> npt.NDArray[np.float64]:
+    """``scipy.signal.resample_poly`` in float64 (scipy is imported on first use)."""
+    from scipy.signal import resample_poly as polyphase  # noqa: PLC0415 - heavy import
+
+    return np.asarray(polyphase(samples.astype(np.float64), up, down), dtype=np.float64)
 
 
 class FfmpegSoundfileDecoder:
-    """The real ``AudioDecoder``: WAV, FLAC, OGG/Opus, MP3, M4A/AAC, WebM, raw PCM and mu-law."""
+    """Decodes WAV, FLAC, OGG/Vorbis/Opus, MP3, M4A/AAC, WebM and raw PCM / G.711 mu-law.
+
+    soundfile (libsndfile) reads what it can in-process; ffmpeg (a subprocess) the rest. Raw
+    audio needs its content type: ``audio/pcm;rate=16000`` (16-bit little-endian),
+    ``audio/L16;rate=8000`` (big-endian), ``audio/PCMU`` or ``audio/basic`` (mu-law, 8 kHz unless
+    ``rate`` says otherwise); ``channels=N`` for interleaved channels.
+
+    Args:
+        limits: Size, duration and time limits (defaults: 20 MiB, 30 s, 20 s).
+    """
 
     def __init__(self, limits: AudioDecoderLimits | None = None) -> None:
         self._limits = limits or AudioDecoderLimits()
+
+    @property
+    def limits(self) -> AudioDecoderLimits:
+        """The limits this decoder enforces."""
+        return self._limits
 
     async def decode(self, data: bytes, *, content_type: str | None = None) -> Audio:
         """Decode off the event loop, downmix and resample to 16 kHz.
 
         Raises:
-            AudioProcessingError: ``empty``, ``too_large``, ``too_long`` or ``undecodable``.
+            AudioProcessingError: With ``reason`` ``empty``, ``too_large``, ``too_long`` or
+                ``undecodable``.
         """
+        self._check_size(data)
+        return await asyncio.to_thread(self.decode_sync, data, content_type)
+
+    def decode_sync(self, data: bytes, content_type: str | None = None) -> Audio:
+        """The same on the calling thread (the command line, the evaluation, the worker pool)."""
+        self._check_size(data)
+        media = MediaType.parse(content_type)
+        if media.raw is not None:
+            rate, channels = media.raw_layout()
+            frames = decode_raw(data, media.raw, channels)
+            self._check_duration(len(frames) / rate)
+        else:
+            decoded = None if media.ffmpeg_only else self._soundfile(data)
+            frames, rate = decoded or self._ffmpeg(data, media)
+        if len(frames) == 0:
+            raise AudioProcessingError("the file holds no audio samples", reason="empty")
+        return to_canonical(frames, rate)
+
+    def _check_size(self, data: bytes) -> None:
         if not data:
             raise AudioProcessingError("the audio file is empty", reason="empty")
         if len(data) > self._limits.max_bytes:
             raise AudioProcessingError(
-                f"the audio file is larger than {self._limits.max_bytes // (1024 * 1024)} MB",
+                f"the audio file is {len(data)} bytes; at most {self._limits.max_bytes} "
+                "are accepted",
                 reason="too_large",
             )
-        return await asyncio.to_thread(self.decode_sync, data, content_type)
 
-    def decode_sync(self, data: bytes, content_type: str | None = None) -> Audio:
-        """The same, on the calling thread (for the command line and the evaluation)."""
-        kind, options = _parse_content_type(content_type)
-        if kind in ("audio/pcmu", "audio/basic", "audio/x-mulaw", "audio/l16", "audio/pcm"):
-            audio = self._raw(data, kind, options)
-        else:
-            audio = self._soundfile(data) or self._ffmpeg(data, kind)
-        if audio.duration > self._limits.max_seconds:
+    def _check_duration(self, seconds: float) -> None:
+        if seconds > self._limits.max_seconds:
             raise AudioProcessingError(
-                f"the audio lasts more than {self._limits.max_seconds:g} s", reason="too_long"
+                f"the audio lasts {seconds:.1f} s; at most {self._limits.max_seconds:g} s "
+                "is accepted",
+                reason="too_long",
             )
-        if len(audio.samples) == 0:
-            raise AudioProcessingError("the audio file holds no samples", reason="empty")
-        return audio
 
-    def _raw(self, data: bytes, kind: str, options: dict[str, str]) -> Audio:
-        try:
-            rate = int(options.get("rate", "8000"))
-            channels = int(options.get("channels", "1"))
-        except ValueError:
-            raise AudioProcessingError("bad rate or channels", reason="undecodable") from None
-        if not 4000 <= rate <= 192_000 or not 1 <= channels <= 8:
-            raise AudioProcessingError("unsupported rate or channels", reason="undecodable")
-        if kind in ("audio/pcmu", "audio/basic", "audio/x-mulaw"):
-            samples = mulaw_decode(data)
-        else:  # L16 is big-endian (RFC 3551); plain PCM is little-endian
-            dtype = ">i2" if kind == "audio/l16" else "<i2"
-            usable = len(data) - len(data) % 2
-            samples = np.frombuffer(data[:usable], dtype=dtype).astype(np.float32) / 32768.0
-        frames = len(samples) // channels
-        if frames / rate > self._limits.max_seconds:
-            raise AudioProcessingError(
-                f"the audio lasts more than {self._limits.max_seconds:g} s", reason="too_long"
-            )
-        mono = samples[: frames * channels].reshape(frames, channels).mean(axis=1)
-        return _to_canonical(mono.astype(np.float32), rate)
+    def _soundfile(self, data: bytes) -> tuple[Frames, int] | None:
+        """Decode in-process, or None to hand the bytes to ffmpeg."""
+        import soundfile as sf  # noqa: PLC0415 - the audio extra
 
-    def _soundfile(self, data: bytes) -> Audio | None:
         try:
-            info = sf.info(io.BytesIO(data))
-            if info.frames / info.samplerate > self._limits.max_seconds:
-                raise AudioProcessingError(
-                    f"the audio lasts more than {self._limits.max_seconds:g} s", reason="too_long"
+            with sf.SoundFile(io.BytesIO(data)) as reader:
+                rate = int(reader.samplerate)
+                if reader.frames > 0:  # the header's count; a lying header is read to its end
+                    self._check_duration(reader.frames / rate)
+                # One frame past the limit is enough to know the audio is too long.
+                limit = int(self._limits.max_seconds * rate) + 1
+                frames = reader.read(frames=limit, dtype="float32", always_2d=True)
+        except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, EOFError):
+            return None
+        if len(frames) == 0:
+            return None  # libsndfile accepted a header with nothing after it: ask ffmpeg
+        self._check_duration(len(frames) / rate)
+        return frames, rate
+
+    def _ffmpeg(self, data: bytes, media: MediaType) -> tuple[Frames, int]:
+        """Decode with ffmpeg, the declared container first, then whatever ffmpeg recognises."""
+        attempts = [media.ffmpeg_format, None] if media.ffmpeg_format else [None]
+        for input_format in attempts:
+            try:
+                wav = ffmpeg_to_wav(
+                    data,
+                    input_format=input_format,
+                    # A little more than the limit, so audio over it is recognised as such.
+                    max_seconds=self._limits.max_seconds + 0.5,
+                    timeout_s=self._limits.ffmpeg_timeout_s,
                 )
-            samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
-        except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
-            return None
-        if samples.shape[0] == 0:
-            return None
-        return _to_canonical(samples.mean(axis=1), int(rate))
-
-    def _ffmpeg(self, data: bytes, kind: str) -> Audio:
-        seekable = kind in _SEEKABLE_ONLY or data[4:8] == _MP4_MAGIC
-        limit = f"{self._limits.max_seconds + 1:g}"
-        command = [ffmpeg_executable(), "-nostdin", "-hide_banner", "-loglevel", "error"]
-        if kind in _FFMPEG_FORMATS and not seekable:
-            command += ["-f", _FFMPEG_FORMATS[kind]]
-        output = [
-            "-t",
-            limit,
-            "-vn",
-            "-ac",
-            "1",
-            "-ar",
-            str(CANONICAL_RATE),
-            "-f",
-            "f32le",
-            "pipe:1",
-        ]
-        try:
-            if seekable:
-                with tempfile.TemporaryDirectory(prefix="voiceauth-decode-") as folder:
-                    path = Path(folder) / "input"
-                    path.write_bytes(data)
-                    result = self._run([*command, "-i", str(path), *output], None)
-            else:
-                result = self._run([*command, "-i", "pipe:0", *output], data)
-        except subprocess.TimeoutExpired:
-            raise AudioProcessingError(
-                "decoding the audio took too long", reason="undecodable"
-            ) from None
-        if result.returncode != 0 or not result.stdout:
-            # ffmpeg's own message stays out of the error: it can reveal internals.
-            raise AudioProcessingError(
-                "the file is not audio in a supported format", reason="undecodable"
-            )
-        samples = np.frombuffer(result.stdout[: len(result.stdout) // 4 * 4], dtype="<f4")
-        return Audio(samples=np.clip(samples, -1.0, 1.0), sample_rate=CANONICAL_RATE)
-
-    def _run(self, command: list[str], stdin: bytes | None) -> subprocess.CompletedProcess[bytes]:
-        return subprocess.run(  # noqa: S603 - fixed arguments, our ffmpeg
-            command,
-            input=stdin,
-            capture_output=True,
-            timeout=self._limits.ffmpeg_timeout_s,
-            check=False,
+            except FfmpegTimeoutError as exc:
+                raise AudioProcessingError(
+                    "decoding the audio took too long", reason="undecodable"
+                ) from exc
+            except FfmpegFailedError:
+                continue
+            return self._read_ffmpeg_wav(wav)
+        raise AudioProcessingError(
+            "the file is not audio in a supported format (WAV, FLAC, OGG/Opus, MP3, M4A/AAC, "
+            "WebM, or raw PCM / mu-law with its rate in the content type)",
+            reason="undecodable",
         )
+
+    def _read_ffmpeg_wav(self, wav: bytes) -> tuple[Frames, int]:
+        import soundfile as sf  # noqa: PLC0415 - the audio extra
+
+        try:
+            frames, rate = sf.read(io.BytesIO(wav), dtype="float32", always_2d=True)
+        except (sf.LibsndfileError, RuntimeError) as exc:
+            raise AudioProcessingError(
+                "the audio could not be decoded", reason="undecodable"
+            ) from exc
+        self._check_duration(len(frames) / int(rate))
+        return frames, int(rate)
