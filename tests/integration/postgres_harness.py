@@ -235,7 +235,7 @@ def fresh_database(prefix: str = "voiceauth_test", *, migrated: bool = False) ->
 
 
 async def _migrate(dsn: str) -> None:
-    from voiceauth_adapters.postgres import PostgresDatabase  # noqa: PLC0415 - only when asked
+    from voiceauth_adapters.postgres import PostgresDatabase
 
     async with PostgresDatabase(dsn, min_size=1, max_size=1) as database:
         await database.migrate()
