@@ -10,6 +10,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from tests.integration.real_model import cache_dir
@@ -25,9 +26,26 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass
+class Service:
+    """A running service: its base URL and its process."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+
+
 @contextmanager
 def running_service(env: dict[str, str], log: Path, *, port: int | None = None) -> Iterator[str]:
     """Migrate, start the service, wait for ``/healthz``; yields its base URL; stops it."""
+    with service_process(env, log, port=port) as service:
+        yield service.url
+
+
+@contextmanager
+def service_process(
+    env: dict[str, str], log: Path, *, port: int | None = None
+) -> Iterator[Service]:
+    """Like :func:`running_service`, yielding the process too (to stop it mid-test)."""
     port = port or free_port()
     full = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("VOICEAUTH_", "DATABASE_URL"))},
@@ -60,7 +78,7 @@ def running_service(env: dict[str, str], log: Path, *, port: int | None = None) 
                         f"service did not start: {log.read_text()[-3000:]}"
                     ) from None
                 time.sleep(0.5)
-        yield base
+        yield Service(url=base, process=server)
     finally:
         server.terminate()
         try:
