@@ -1,29 +1,43 @@
-"""The real model and speech fixtures, loaded once per test process."""
+"""The real model and the speech fixtures, loaded once per test process.
+
+The model is found the way the service finds it (``VOICEAUTH_MODEL_DIR``, else the cache that
+``make model`` fills); a missing model fails the tests that need it, it never skips them.
+"""
 
 from __future__ import annotations
 
 import functools
-import os
 from pathlib import Path
 
 import soundfile as sf
 
 from voiceauth_adapters.speechbrain import SpeechBrainEcapa, resolve_model
 from voiceauth_core import CANONICAL_RATE, Audio
+from voiceauth_web.settings import Settings
 
-SPEECH = Path(__file__).resolve().parents[1] / "fixtures" / "speech"
+REPOSITORY = Path(__file__).resolve().parents[2]
+SPEECH = REPOSITORY / "tests" / "fixtures" / "speech"
 
 
 def cache_dir() -> Path:
-    """The cache `make model` fills (``VOICEAUTH_CACHE_DIR`` or ``~/.cache/voiceauth``)."""
-    return Path(os.environ.get("VOICEAUTH_CACHE_DIR", Path.home() / ".cache" / "voiceauth"))
+    """The cache `make model` fills (``VOICEAUTH_CACHE_DIR``, else ``~/.cache/voiceauth``)."""
+    return Settings.from_env().cache_dir
+
+
+@functools.cache
+def model_files() -> Path:
+    """The folder holding the five verified files; raises if `make model` has not run."""
+    settings = Settings.from_env()
+    resolved = resolve_model(
+        model_dir=settings.model_dir, cache_dir=settings.cache_dir, allow_download=False
+    )
+    return resolved.directory
 
 
 @functools.cache
 def ecapa() -> SpeechBrainEcapa:
-    """The verified ECAPA model; fails (never skips) when `make model` has not fetched it."""
-    resolved = resolve_model(model_dir=None, cache_dir=cache_dir(), allow_download=False)
-    return SpeechBrainEcapa.load(resolved.directory, threads=2)
+    """The verified ECAPA model on two threads."""
+    return SpeechBrainEcapa.load(model_files(), threads=2)
 
 
 def speech(name: str) -> Audio:

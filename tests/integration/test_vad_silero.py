@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from tests.contract.speech_detector_contract import SpeechDetectorContract
-from tests.integration.real_model import speech
+from tests.integration.real_model import REPOSITORY, speech
 from voiceauth_adapters.vad import SileroSpeechDetector
 from voiceauth_core import Audio, AudioProcessingError
 from voiceauth_core.testing import synthetic_voice
@@ -103,6 +103,6 @@ def test_importing_the_detector_leaves_torch_threads_alone() -> None:
         "SileroSpeechDetector(); print(torch.get_num_threads())\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, check=True, timeout=120
+        [sys.executable, "-c", script], capture_output=True, check=True, timeout=120, cwd=REPOSITORY
     )
     assert done.stdout.decode().strip() == "2"

