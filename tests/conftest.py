@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Generator
 
 import pytest
@@ -13,6 +14,29 @@ settings.register_profile(
     "dev", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+def _drop_unloadable_lazy_modules() -> None:
+    """Remove SpeechBrain's lazy modules whose optional dependency is missing (k2, ...).
+
+    Hypothesis reads ``__file__`` of every module in ``sys.modules`` to collect constants; on such
+    a lazy module that attribute raises ImportError instead of AttributeError, which breaks every
+    property test run after SpeechBrain was imported. Dropping the entry is harmless: a real
+    import of the module would try (and fail) again.
+    """
+    for name, module in list(sys.modules.items()):
+        if type(module).__module__.startswith("speechbrain.utils.importutils"):
+            try:
+                getattr(module, "__file__", None)
+            except ImportError:
+                del sys.modules[name]
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Keep ``sys.modules`` readable for hypothesis (see above)."""
+    del item
+    if "speechbrain" in sys.modules:
+        _drop_unloadable_lazy_modules()
 
 
 @pytest.hookimpl(wrapper=True)
