@@ -1,80 +1,148 @@
-"""``voiceauth embed FILE`` and ``voiceauth compare A B``, through the service's own pipeline."""
+"""``voiceauth embed FILE`` and ``voiceauth compare A B``: the service's decoder, VAD and model.
+
+Each file is decoded as an upload would be (its content type guessed from the name, or given
+with ``--content-type`` for raw audio), checked by the quality gate, trimmed to its speech by the
+voice-activity detector and embedded by the verified ECAPA-TDNN model. Nothing touches a network.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import mimetypes
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from voiceauth_web.settings import Settings
 
+if TYPE_CHECKING:
+    from voiceauth_core.embedding import Embedding
+
 __all__ = ["register"]
+
+_SHOWN_VALUES = 8
 
 
 def register(subparsers: Any) -> None:
     """Add the ``embed`` and ``compare`` commands."""
-    embed = subparsers.add_parser("embed", help="net speech and embedding of an audio file")
-    embed.add_argument("file", type=Path)
+    embed = subparsers.add_parser("embed", help="net speech and speaker embedding of an audio file")
+    embed.add_argument("file", type=Path, help="WAV, FLAC, OGG/Opus, MP3, M4A/AAC, WebM, raw")
+    _common(embed)
     embed.set_defaults(func=_embed)
-    compare = subparsers.add_parser("compare", help="similarity of the voices in two files")
+    compare = subparsers.add_parser(
+        "compare", help="cosine similarity of the voices in two audio files"
+    )
     compare.add_argument("first", type=Path)
     compare.add_argument("second", type=Path)
+    _common(compare)
     compare.set_defaults(func=_compare)
 
 
-def _pipeline() -> Any:
-    from voiceauth_adapters.pipeline import local_pipeline  # noqa: PLC0415
-
-    settings = Settings.from_env()
-    return local_pipeline(
-        model_dir=settings.model_dir,
-        cache_dir=settings.cache_dir,
-        threshold=settings.voice_threshold,
-        threads=settings.inference_threads,
-        max_seconds=settings.max_audio_duration,
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--content-type",
+        default=None,
+        help="the files' type when the name does not tell, e.g. 'audio/pcm;rate=16000' or "
+        "'audio/basic' (mu-law, 8 kHz)",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=None, help="inference threads (VOICEAUTH_INFERENCE_THREADS)"
     )
 
 
-async def _speech_embedding(pipeline: Any, path: Path) -> tuple[float, float, Any]:
-    audio = await pipeline.file(path).fetch()
-    speech = await pipeline.detector.speech(audio)
-    return audio.duration, speech.duration, await pipeline.model.embed(speech)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Heard:
+    seconds: float
+    speech_seconds: float
+    embedding: Embedding
+
+
+class _Pipeline:
+    """The service's decoder, quality gate, speech detector and model, loaded once."""
+
+    def __init__(self, settings: Settings, threads: int | None) -> None:
+        from voiceauth_adapters.audio import AudioDecoderLimits, FfmpegSoundfileDecoder  # noqa: PLC0415
+        from voiceauth_adapters.speechbrain import SpeechBrainEcapa, resolve_model  # noqa: PLC0415
+        from voiceauth_adapters.vad import SileroSpeechDetector  # noqa: PLC0415
+        from voiceauth_core.quality import QualityGate  # noqa: PLC0415
+
+        resolved = resolve_model(
+            model_dir=settings.model_dir, cache_dir=settings.cache_dir, allow_download=False
+        )
+        self.model = SpeechBrainEcapa.load(
+            resolved.directory, threads=settings.inference_threads if threads is None else threads
+        )
+        self.detector = SileroSpeechDetector()
+        self.decoder = FfmpegSoundfileDecoder(
+            AudioDecoderLimits(
+                max_bytes=settings.max_upload_bytes, max_seconds=settings.max_audio_duration
+            )
+        )
+        self.gate = QualityGate(max_duration_s=settings.max_audio_duration)
+
+    async def hear(self, path: Path, content_type: str | None) -> _Heard:
+        from voiceauth_core.errors import AudioProcessingError  # noqa: PLC0415
+
+        try:
+            data = await asyncio.to_thread(path.read_bytes)
+        except OSError as exc:
+            raise AudioProcessingError(f"cannot read {path}", reason="unreadable") from exc
+        guessed, _ = mimetypes.guess_type(path.name)
+        audio = await self.decoder.decode(data, content_type=content_type or guessed)
+        self.gate.check_recording(audio)
+        speech = await self.detector.speech(audio)
+        if speech.duration == 0.0:
+            raise AudioProcessingError(f"no speech was found in {path}", reason="no_speech")
+        embedding = await self.model.embed(speech)
+        return _Heard(seconds=audio.duration, speech_seconds=speech.duration, embedding=embedding)
+
+    def close(self) -> None:
+        self.model.close()
+
+
+def _run(args: argparse.Namespace, paths: list[Path]) -> list[_Heard] | None:
+    from voiceauth_adapters.speechbrain import ModelUnavailableError  # noqa: PLC0415
+    from voiceauth_core.errors import VoiceAuthError  # noqa: PLC0415
+
+    try:
+        pipeline = _Pipeline(Settings.from_env(), args.threads)
+    except ModelUnavailableError as exc:
+        print(f"voiceauth: {exc}", file=sys.stderr)
+        return None
+
+    async def hear_all() -> list[_Heard]:
+        return [await pipeline.hear(path, args.content_type) for path in paths]
+
+    try:
+        return asyncio.run(hear_all())
+    except VoiceAuthError as exc:
+        print(f"voiceauth: {exc.name}: {exc.message}", file=sys.stderr)
+        return None
+    finally:
+        pipeline.close()
 
 
 def _embed(args: argparse.Namespace) -> int:
-    from voiceauth_core import VoiceAuthError  # noqa: PLC0415
-
-    pipeline = _pipeline()
-    try:
-        duration, speech, embedding = asyncio.run(_speech_embedding(pipeline, args.file))
-    except VoiceAuthError as exc:
-        print(f"voiceauth: {exc.name}: {exc.message}", file=sys.stderr)
+    heard = _run(args, [args.file])
+    if heard is None:
         return 1
-    first = ", ".join(f"{value:+.4f}" for value in embedding.vector[:8])
-    print(f"file: {args.file} ({duration:.2f} s, net speech {speech:.2f} s)")
-    print(f"model: {embedding.model_id}")
-    print(f"embedding ({embedding.dimension} values): [{first}, ...]")
+    (result,) = heard
+    values = ", ".join(f"{v:+.4f}" for v in result.embedding.vector[:_SHOWN_VALUES])
+    print(f"file: {args.file} ({result.seconds:.2f} s)")
+    print(f"net speech: {result.speech_seconds:.2f} s")
+    print(f"model: {result.embedding.model_id}")
+    print(f"embedding ({result.embedding.dimension} values, unit length): [{values}, ...]")
     return 0
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from voiceauth_core import VoiceAuthError  # noqa: PLC0415
-
-    pipeline = _pipeline()
-
-    async def both() -> tuple[Any, Any]:
-        return (
-            await _speech_embedding(pipeline, args.first),
-            await _speech_embedding(pipeline, args.second),
-        )
-
-    try:
-        (_, speech_a, first), (_, speech_b, second) = asyncio.run(both())
-    except VoiceAuthError as exc:
-        print(f"voiceauth: {exc.name}: {exc.message}", file=sys.stderr)
+    heard = _run(args, [args.first, args.second])
+    if heard is None:
         return 1
-    print(f"net speech: {speech_a:.2f} s and {speech_b:.2f} s")
-    print(f"cosine similarity: {first.cosine(second):.4f}")
+    for path, result in zip((args.first, args.second), heard, strict=True):
+        print(f"{path}: {result.seconds:.2f} s, net speech {result.speech_seconds:.2f} s")
+    similarity = heard[0].embedding.cosine(heard[1].embedding)
+    print(f"cosine similarity: {similarity:.4f} (raw, before score calibration)")
     return 0
