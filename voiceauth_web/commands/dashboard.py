@@ -1,0 +1,43 @@
+"""``voiceauth dashboard``: the Streamlit operator dashboard, next to ``voiceauth serve``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register"]
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``dashboard`` command."""
+    parser = subparsers.add_parser("dashboard", help="run the operator dashboard (Streamlit)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8501)
+    parser.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    app = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app),
+        "--server.headless",
+        "true",
+        "--server.address",
+        args.host,
+        "--server.port",
+        str(args.port),
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    print(
+        f"dashboard on http://{args.host}:{args.port} for {os.environ.get('API_BASE_URL', 'http://127.0.0.1:8000')}"
+    )
+    return subprocess.call(command)  # noqa: S603 - our own app, fixed arguments
