@@ -3,9 +3,8 @@
 The ONNX model shipped inside the wheel is run frame by frame (512 samples at 16 kHz, with the
 64-sample context and the recurrent state Silero's own wrapper keeps); the probabilities become
 segments by Silero's rule (:mod:`voiceauth_adapters.vad.segments`). The ``silero_vad`` Python
-package is never imported: importing it sets torch to one thread for the whole process, which
-would halve the speaker model's speed on a two-core machine. Measured against webrtcvad in
-``docs/model.md``.
+package is never imported: importing it sets torch to one thread for the whole process, over the
+operator's ``VOICEAUTH_INFERENCE_THREADS``. Measured against webrtcvad in ``docs/model.md``.
 """
 
 from __future__ import annotations
