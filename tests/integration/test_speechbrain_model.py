@@ -48,10 +48,11 @@ def plain_speechbrain(savedir: Path) -> Any:
     """SpeechBrain used exactly as the model card says, offline, over a copy of the files."""
     from speechbrain.inference.speaker import EncoderClassifier
 
-    os.environ["HF_HUB_OFFLINE"] = "1"  # the files are in savedir: nothing may be fetched
-    return EncoderClassifier.from_hparams(
-        source="speechbrain/spkrec-ecapa-voxceleb", savedir=str(savedir)
-    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HF_HUB_OFFLINE", "1")  # the files are in savedir: nothing may be fetched
+        return EncoderClassifier.from_hparams(
+            source="speechbrain/spkrec-ecapa-voxceleb", savedir=str(savedir)
+        )
 
 
 @pytest.fixture(scope="module")

@@ -86,7 +86,8 @@ def official() -> dict[str, bytes]:
 
 
 @pytest.fixture
-def hub(official: dict[str, bytes]) -> Iterator[Hub]:
+def hub(official: dict[str, bytes], monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)  # asked for only where a test sets it
     server = Hub(dict(official))
     yield server
     server.close()
