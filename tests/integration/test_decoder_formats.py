@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.contract.audio_decoder_contract import AudioDecoderContract
 from tests.integration.real_model import speech
@@ -286,3 +288,30 @@ async def test_a_file_source_reads_and_chunks(tmp_path: Path) -> None:
     assert [c.duration for c in [c async for c in source.stream()]] == [1.0, 1.0]
     with pytest.raises(AudioProcessingError):
         await FileAudioSource(tmp_path / "missing.wav", FfmpegSoundfileDecoder()).fetch()
+
+
+MAGICS = [b"", b"RIFF\x24\x00\x00\x00WAVEfmt ", b"fLaC", b"OggS\x00\x02", b"ID3\x04", b"\xff\xfb"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    prefix=st.sampled_from(MAGICS),
+    body=st.binary(min_size=1, max_size=3000),
+    content_type=st.sampled_from([None, "audio/mpeg", "audio/mp4", "audio/webm", "audio/wav"]),
+)
+def test_garbage_behind_any_header_is_refused_or_decoded_never_crashes(
+    prefix: bytes, body: bytes, content_type: str | None
+) -> None:
+    decoder = FfmpegSoundfileDecoder(AudioDecoderLimits(ffmpeg_timeout_s=10.0))
+    outcome: Audio | AudioProcessingError
+    try:
+        outcome = decoder.decode_sync(prefix + body, content_type)
+    except AudioProcessingError as exc:  # any other exception fails the test
+        outcome = exc
+    if isinstance(outcome, AudioProcessingError):
+        assert outcome.reason in ("empty", "undecodable", "too_long")
+        return
+    audio = outcome
+    assert audio.sample_rate == 16000
+    assert audio.duration <= 30.0
+    assert np.all(np.abs(audio.samples) <= 1.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import os
 import shutil
@@ -159,3 +160,22 @@ def test_loading_touches_no_network_and_keeps_the_thread_count() -> None:
     )
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     assert done.stdout.decode().split()[-1] == "2"
+
+
+async def test_inference_runs_off_the_event_loop() -> None:
+    ticks = 0
+    done = False
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while not done:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0)
+    await ecapa().embed(speech("103_a"))
+    seen = ticks
+    done = True
+    await task
+    assert seen > 10  # the loop kept turning while the model worked
