@@ -64,7 +64,19 @@ def _model(settings: Settings) -> EmbeddingModel:
     resolved = resolve_model(
         model_dir=settings.model_dir, cache_dir=settings.cache_dir, allow_download=False
     )
-    return SpeechBrainEcapa.load(resolved.directory, threads=settings.inference_threads)
+    from voiceauth_adapters.inference import BoundedInferencePool  # noqa: PLC0415
+
+    threads = settings.inference_threads
+    if settings.inference_backend == "onnx":
+        from voiceauth_adapters.onnx import OnnxEcapa, export_dir_for  # noqa: PLC0415
+
+        export_dir = export_dir_for(resolved.directory, settings.cache_dir)
+        model: Any = OnnxEcapa.load(resolved.directory, export_dir=export_dir, threads=threads)
+    else:
+        model = SpeechBrainEcapa.load(resolved.directory, threads=threads)
+    return BoundedInferencePool(
+        model, workers=settings.inference_workers, queue_timeout=settings.inference_queue_timeout
+    )
 
 
 def _detector() -> Any:

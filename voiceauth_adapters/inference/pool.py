@@ -1,0 +1,135 @@
+"""A bounded worker pool in front of a synchronous embedding model, as the core's port.
+
+Inference never runs on the event loop: each call takes a worker slot (waiting at most
+``queue_timeout`` seconds for one) and then runs on one of ``workers`` threads. When every slot
+stays taken past the wait, the call fails with ``ServiceBusyError`` (HTTP 503) instead of piling
+up unbounded work behind a saturated CPU.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from voiceauth_core.audio import CANONICAL_RATE, Audio
+from voiceauth_core.embedding import Embedding
+from voiceauth_core.errors import AudioProcessingError, ServiceBusyError
+
+__all__ = ["BatchEmbedder", "BoundedInferencePool", "usable_cores"]
+
+#: The shortest input embedded (0.1 s), as in the SpeechBrain adapter.
+MIN_SAMPLES = CANONICAL_RATE // 10
+
+
+class BatchEmbedder(Protocol):
+    """A model with a synchronous, thread-safe batch compute (both backends have one)."""
+
+    @property
+    def model_id(self) -> str:
+        """The model and weights its embeddings belong to."""
+        ...
+
+    def embed_batch(self, batch: Sequence[npt.NDArray[np.float32]]) -> npt.NDArray[np.float64]:
+        """One unit vector per 16 kHz recording."""
+        ...
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (a container's CPU set, not the host's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+class BoundedInferencePool:
+    """``EmbeddingModel`` over a ``BatchEmbedder``: N worker threads and a bounded wait.
+
+    Args:
+        model: The synchronous model (its ``embed_batch`` must be safe to call from threads).
+        workers: Inference calls that run at once (0: one per usable core).
+        queue_timeout: Seconds a call waits for a free worker before ``ServiceBusyError``.
+    """
+
+    def __init__(self, model: BatchEmbedder, *, workers: int = 0, queue_timeout: float) -> None:
+        if queue_timeout < 0:
+            raise ValueError("queue_timeout must be >= 0")
+        self._model = model
+        self.workers = workers or usable_cores()
+        self._queue_timeout = queue_timeout
+        self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="inference")
+        # Created lazily: an asyncio primitive belongs to the loop that first waits on it.
+        self._slots: asyncio.Semaphore | None = None
+        self._taken = 0
+
+    @property
+    def model_id(self) -> str:
+        """The wrapped model's identifier."""
+        return self._model.model_id
+
+    @property
+    def busy(self) -> int:
+        """Worker slots taken right now (running or about to run)."""
+        return self._taken
+
+    async def embed(self, audio: Audio) -> Embedding:
+        """The speaker embedding of 16 kHz speech, computed on a worker thread.
+
+        Raises:
+            AudioProcessingError: The audio is at another rate or shorter than 0.1 s.
+            ServiceBusyError: No worker became free within ``queue_timeout`` seconds.
+        """
+        if audio.sample_rate != CANONICAL_RATE:
+            raise AudioProcessingError(
+                f"the model needs {CANONICAL_RATE} Hz audio, not {audio.sample_rate} Hz",
+                reason="bad_rate",
+            )
+        if len(audio.samples) < MIN_SAMPLES:
+            raise AudioProcessingError("too little speech to embed", reason="too_short")
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.workers)
+        slots = self._slots
+        if not slots.locked():
+            await slots.acquire()  # a free slot: taken without suspending
+        elif self._queue_timeout == 0:
+            raise self._busy()
+        else:
+            try:
+                await asyncio.wait_for(slots.acquire(), timeout=self._queue_timeout)
+            except TimeoutError as exc:
+                raise self._busy() from exc
+        self._taken += 1
+        loop = asyncio.get_running_loop()
+
+        def release() -> None:
+            self._taken -= 1
+            slots.release()
+
+        try:
+            future = self._executor.submit(self._model.embed_batch, [audio.samples])
+        except BaseException:
+            release()
+            raise
+        # The slot frees when the thread finishes, not when the caller stops waiting: a
+        # cancelled request (client gone) still occupies its core until the compute ends.
+        future.add_done_callback(lambda _: loop.call_soon_threadsafe(release))
+        vectors = await asyncio.wrap_future(future)
+        return Embedding.from_vector(vectors[0], self._model.model_id)
+
+    def _busy(self) -> ServiceBusyError:
+        return ServiceBusyError(
+            f"all {self.workers} inference workers stayed busy for "
+            f"{self._queue_timeout:g} s; retry later"
+        )
+
+    def close(self) -> None:
+        """Stop the worker threads (waits for running inferences) and close the model."""
+        self._executor.shutdown(wait=True)
+        close = getattr(self._model, "close", None)
+        if callable(close):
+            close()
