@@ -18,7 +18,7 @@ PORT ?= 8000
 export VOICEAUTH_DATA_DIR ?= $(CURDIR)/data
 
 .PHONY: help install lock model db serve dashboard test unit lint typecheck importlint core-only \
-        system-deps pytest bench clean
+        system-deps pytest fuzz bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -79,6 +79,9 @@ system-deps: ## Install nginx and headless Chromium from Debian's packages, if m
 
 pytest: install model system-deps ## The test suite (all tiers)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+fuzz: install ## A longer schemathesis pass over the API (1000 examples per operation)
+	VOICEAUTH_FUZZ_EXAMPLES=1000 $(BIN)/python -m pytest tests/integration/test_api_fuzz.py
 
 unit: install ## Unit tests only (seconds)
 	$(BIN)/python -m pytest -m unit $(PYTEST_ARGS)

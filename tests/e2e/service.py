@@ -15,7 +15,9 @@ from pathlib import Path
 
 from tests.integration.real_model import cache_dir
 
-VOICEAUTH = str(Path(sys.executable).with_name("voiceauth"))
+ROOT = Path(__file__).resolve().parents[2]
+# The command line of this checkout (the shared virtual environment may be linked to another).
+VOICEAUTH = [sys.executable, "-m", "voiceauth_web.cli"]
 API_KEY = "e2e-key"
 TOOL_SECRET = "e2e-tool-secret"
 
@@ -56,14 +58,15 @@ def service_process(
         "VOICEAUTH_INFERENCE_THREADS": "1",
         "HOST": "127.0.0.1",
         "PORT": str(port),
+        "PYTHONPATH": str(ROOT),
         **env,
     }
     subprocess.run(
-        [VOICEAUTH, "db", "migrate"], env=full, check=True, timeout=120, capture_output=True
+        [*VOICEAUTH, "db", "migrate"], env=full, check=True, timeout=120, capture_output=True
     )
     with log.open("ab") as out:
         server = subprocess.Popen(
-            [VOICEAUTH, "serve"], env=full, stdout=out, stderr=subprocess.STDOUT
+            [*VOICEAUTH, "serve"], env=full, stdout=out, stderr=subprocess.STDOUT
         )
     base = f"http://127.0.0.1:{port}"
     try:

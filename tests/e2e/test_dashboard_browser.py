@@ -39,7 +39,7 @@ def _binary(name: str) -> str:
 def dashboard(tmp_path: Path) -> Iterator[tuple[str, str]]:
     with served_app(tmp_path) as api:
         port = free_port()
-        env = {**os.environ, "API_BASE_URL": api, "VOICEAUTH_API_KEY": ""}
+        env = {**os.environ, "API_BASE_URL": api, "VOICEAUTH_API_KEY": "", "PYTHONPATH": str(ROOT)}
         process = subprocess.Popen(
             [sys.executable, "-m", "voiceauth_web.cli", "dashboard", "--port", str(port)],
             env=env,

@@ -14,6 +14,29 @@ from voiceauth_web.routes.verification import verify_listen_url, verify_upload
 
 __all__ = ["HANDLERS"]
 
+from litestar.openapi.datastructures import ResponseSpec
+
+from voiceauth_web.schemas import ErrorOut
+
+# Every error the shell can send has the original service's shape: the OpenAPI document says so.
+_ERRORS = {
+    status: ResponseSpec(data_container=ErrorOut, description=description)
+    for status, description in {
+        400: "ValidationError or AudioDownloadError",
+        401: "AuthenticationError",
+        403: "PermissionDenied",
+        404: "UserNotFoundError or NotFound",
+        409: "PhoneNumberInUseError or ModelMismatchError",
+        413: "PayloadTooLarge",
+        415: "UnsupportedMediaType",
+        422: "AudioProcessingError or CaptureError (no speech)",
+        429: "RateLimitExceeded",
+        500: "InternalServerError",
+        502: "CaptureError (the call's audio socket failed)",
+        503: "StorageUnavailableError or ServiceBusyError",
+    }.items()
+}
+
 HANDLERS = [
     healthz,
     health,
@@ -30,3 +53,6 @@ HANDLERS = [
     recent_attempts,
     tool_calls,
 ]
+
+for _handler in HANDLERS:
+    _handler.responses = {**_ERRORS, **(_handler.responses or {})}
