@@ -112,6 +112,9 @@ def create_app(container: Container) -> Litestar:
         middleware=middleware,
         lifespan=[lifespan],
         exception_handlers={Exception: handle_exception},
+        # Litestar's default logging config would replace the root handler and print the
+        # adapters' (and SpeechBrain's) records as plain text beside our JSON lines.
+        logging_config=None,
         cors_config=cors,
         request_max_body_size=settings.max_upload_bytes + 64 * 1024,
         openapi_config=OpenAPIConfig(

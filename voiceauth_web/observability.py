@@ -31,7 +31,13 @@ class _InterceptHandler(logging.Handler):
             level: str | int = logger.level(record.levelname).name
         except ValueError:
             level = record.levelno
-        logger.opt(depth=6, exception=record.exc_info).log(level, record.getMessage())
+        # The record's own logger name, not the frame loguru would guess from the call depth.
+        name = record.name
+
+        def named(entry: Any) -> None:
+            entry["name"] = name
+
+        logger.patch(named).opt(exception=record.exc_info).log(level, record.getMessage())
 
 
 def _json_line(message: Any) -> None:
