@@ -12,10 +12,9 @@ from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from loguru import logger
 
+from voiceauth_web.api_docs import openapi_config, swagger_assets
 from voiceauth_web.containers import Container
 from voiceauth_web.error_responses import handle_exception
 from voiceauth_web.middleware import AccessControl, RequestContext
@@ -107,7 +106,7 @@ def create_app(container: Container) -> Litestar:
         else None
     )
     return Litestar(
-        route_handlers=HANDLERS,
+        route_handlers=[*HANDLERS, swagger_assets()],
         dependencies=dependencies,
         middleware=middleware,
         lifespan=[lifespan],
@@ -117,11 +116,5 @@ def create_app(container: Container) -> Litestar:
         logging_config=None,
         cors_config=cors,
         request_max_body_size=settings.max_upload_bytes + 64 * 1024,
-        openapi_config=OpenAPIConfig(
-            title="voiceauth",
-            version=VERSION,
-            description="Voice authentication for phone assistants: enrol, verify, audit.",
-            path="/schema",
-            render_plugins=[SwaggerRenderPlugin()],
-        ),
+        openapi_config=openapi_config(VERSION),
     )
