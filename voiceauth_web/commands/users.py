@@ -21,7 +21,10 @@ def register(subparsers: Any) -> None:
     enroll.add_argument("--phone", help="the user's phone number (E.164)")
     enroll.add_argument("--replace", action="store_true", help="start the enrolment afresh")
     enroll.set_defaults(func=_enroll)
-    verify = subparsers.add_parser("verify", help="verify the speaker of a file against a user")
+    verify = subparsers.add_parser(
+        "verify",
+        help="verify the speaker of a file against a user (exit 0 accepted, 2 not accepted)",
+    )
     verify.add_argument("user_id")
     verify.add_argument("file", type=Path)
     verify.set_defaults(func=_verify)
@@ -40,15 +43,19 @@ async def _with_database(settings: Settings, work: Any) -> Any:
         await database.close()
 
 
+#: Exit status of ``verify`` when the file was heard but not accepted (errors exit 1).
+NOT_ACCEPTED = 2
+
+
 def _run(work: Any) -> int:
     from voiceauth_core import VoiceAuthError  # noqa: PLC0415
 
     try:
-        asyncio.run(_with_database(Settings.from_env(), work))
+        status: int | None = asyncio.run(_with_database(Settings.from_env(), work))
     except VoiceAuthError as exc:
         print(f"voiceauth: {exc.name}: {exc.message}", file=sys.stderr)
         return 1
-    return 0
+    return status or 0
 
 
 def _enroll(args: argparse.Namespace) -> int:
@@ -74,9 +81,9 @@ def _enroll(args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     from voiceauth_adapters.audio import FileAudioSource  # noqa: PLC0415
-    from voiceauth_core import UserId  # noqa: PLC0415
+    from voiceauth_core import Decision, UserId  # noqa: PLC0415
 
-    async def work(container: Any) -> None:
+    async def work(container: Any) -> int:
         result = await container.use_cases.verify().execute(
             user_id=UserId.parse(args.user_id),
             source=FileAudioSource(args.file, container.adapters.decoder()),
@@ -85,5 +92,7 @@ def _verify(args: argparse.Namespace) -> int:
         score = result.score
         scores = f"score {score.calibrated:.3f} (cosine {score.raw:.3f}), " if score else ""
         print(f"{result.decision.value}: {scores}{result.speech_seconds:.1f} s of speech used")
+        # Scripts can branch on the exit status: 0 accepted, 2 heard but not accepted.
+        return 0 if result.decision is Decision.ACCEPT else NOT_ACCEPTED
 
     return _run(work)
