@@ -64,6 +64,9 @@ def configure_logging(level: str) -> None:
     )
     logger.add(_json_line, level=level, backtrace=False, diagnose=False)
     logging.basicConfig(handlers=[_InterceptHandler()], level=logging.INFO, force=True)
+    # Libraries stay at INFO (their DEBUG is noise); our adapters follow LOG_LEVEL, or their
+    # DEBUG records would be dropped before they reach the sink.
+    logging.getLogger("voiceauth_adapters").setLevel(logger.level(level.upper()).no)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers = [_InterceptHandler()]
         logging.getLogger(name).propagate = False

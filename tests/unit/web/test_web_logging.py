@@ -20,11 +20,12 @@ pytestmark = pytest.mark.unit
 
 @pytest.fixture
 def json_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
+    root, adapters = logging.getLogger(), logging.getLogger("voiceauth_adapters")
+    handlers, level, adapters_level = list(root.handlers), root.level, adapters.level
     configure_logging("INFO")
     yield
     root.handlers, root.level = handlers, level
+    adapters.setLevel(adapters_level)
     logger.remove()
     logger.add(sys.stderr)
 
@@ -42,3 +43,16 @@ async def test_library_records_stay_json_after_the_app_starts(
     assert fetched, lines
     assert fetched[0]["logger"] == "speechbrain.utils.fetching"
     assert all(line.startswith("{") for line in lines), lines
+
+
+@pytest.mark.parametrize(("level", "shown"), [("DEBUG", True), ("INFO", False)])
+def test_log_level_debug_reaches_the_adapters_records_but_not_the_libraries(
+    json_logging: None, capsys: pytest.CaptureFixture[str], level: str, *, shown: bool
+) -> None:
+    del json_logging
+    configure_logging(level)
+    logging.getLogger("voiceauth_adapters.vapi").debug("adapter detail")
+    logging.getLogger("aiohttp.client").debug("library detail")
+    out = capsys.readouterr().out
+    assert ("adapter detail" in out) is shown, out
+    assert "library detail" not in out
