@@ -18,6 +18,7 @@ from voiceauth_core.errors import (
     PhoneNumberInUseError,
     ServiceBusyError,
     StorageUnavailableError,
+    TemplateProtectionError,
     UserNotFoundError,
     VoiceAuthError,
 )
@@ -69,6 +70,7 @@ __all__ = [
     "ServiceBusyError",
     "StorageUnavailableError",
     "SystemClock",
+    "TemplateProtectionError",
     "UserCursor",
     "UserId",
     "UserNotFoundError",

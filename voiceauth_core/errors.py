@@ -11,6 +11,7 @@
     ├── PhoneNumberInUseError        the phone number belongs to another enrolled user
     ├── ModelMismatchError           embeddings of different models compared or merged
     ├── StorageUnavailableError      the database is unreachable or failing
+    ├── TemplateProtectionError      a stored voiceprint cannot be opened: key missing, or altered
     └── ServiceBusyError             the inference pool is saturated; retry later
 
 Each class's ``name`` is what clients see in the error JSON. The first three names and
@@ -28,6 +29,7 @@ __all__ = [
     "PhoneNumberInUseError",
     "ServiceBusyError",
     "StorageUnavailableError",
+    "TemplateProtectionError",
     "UserNotFoundError",
     "VoiceAuthError",
 ]
@@ -98,6 +100,15 @@ class ModelMismatchError(VoiceAuthError):
 
 class StorageUnavailableError(VoiceAuthError):
     """The database is unreachable or failing; the operation may be retried later."""
+
+
+class TemplateProtectionError(VoiceAuthError):
+    """A stored voiceprint is encrypted and cannot be opened; it is never used unverified.
+
+    Its key is not configured (``VOICEAUTH_TEMPLATE_KEY`` unset, or without the older key that
+    sealed it), or the value fails its integrity check: altered, or moved from another user's row
+    or field. An operator's problem, not a caller's: the message names no secret.
+    """
 
 
 class ServiceBusyError(VoiceAuthError):

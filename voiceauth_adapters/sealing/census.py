@@ -1,0 +1,71 @@
+"""How a store's voiceprints are kept (in the clear, or sealed under which keys), and resealing."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from voiceauth_core.errors import TemplateProtectionError
+
+if TYPE_CHECKING:
+    from voiceauth_adapters.sealing.cipher import TemplateCipher
+
+__all__ = ["ResealProgress", "TemplateCensus"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TemplateCensus:
+    """Counts of ``users`` rows by how their vectors are stored.
+
+    Args:
+        clear: Rows holding a vector in the clear (a float array or float64 blob).
+        sealed: Rows holding a sealed vector, by the hex id of the key that sealed it (a row
+            half-way through a rotation counts under both keys).
+    """
+
+    clear: int
+    sealed: Mapping[str, int] = field(default_factory=dict)
+
+    def require_readable(self, cipher: TemplateCipher | None) -> None:
+        """Refuse to serve a store whose sealed voiceprints this configuration cannot open.
+
+        Raises:
+            TemplateProtectionError: Rows are sealed and no key is configured, or sealed under a
+                key the configured keyring does not hold.
+        """
+        if not self.sealed:
+            return
+        rows = sum(self.sealed.values())
+        if cipher is None:
+            raise TemplateProtectionError(
+                f"{rows} stored voiceprint(s) are encrypted but VOICEAUTH_TEMPLATE_KEY is not "
+                f"set: set it to the key they were encrypted with (key id "
+                f"{', '.join(sorted(self.sealed))})"
+            )
+        held = {key_id.hex() for key_id in cipher.key_ids}
+        missing = sorted(set(self.sealed) - held)
+        if missing:
+            count = sum(self.sealed[key_id] for key_id in missing)
+            raise TemplateProtectionError(
+                f"{count} stored voiceprint(s) were encrypted with template key "
+                f"{', '.join(missing)}, which VOICEAUTH_TEMPLATE_KEY does not hold: add it "
+                "after the current key"
+            )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResealProgress:
+    """Where a reseal (``voiceauth db rotate-key``) stands, after each committed batch.
+
+    Args:
+        total: Rows that needed resealing when it started.
+        done: Rows resealed so far.
+        from_clear: Of those, rows whose vectors were in the clear.
+        from_older_keys: Of those, rows sealed under an older key.
+    """
+
+    total: int
+    done: int = 0
+    from_clear: int = 0
+    from_older_keys: int = 0

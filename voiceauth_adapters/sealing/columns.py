@@ -1,0 +1,48 @@
+"""Which column a voiceprint goes in: sealed when a cipher is configured, else in the clear."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from voiceauth_core.embedding import Vector
+from voiceauth_core.errors import TemplateProtectionError
+from voiceauth_core.identity import UserId
+
+if TYPE_CHECKING:
+    # Only for annotations: a store without a key works where cryptography is not installed.
+    from voiceauth_adapters.sealing.cipher import Field, TemplateCipher
+
+__all__ = ["load_vector", "store_vector"]
+
+
+def store_vector(
+    cipher: TemplateCipher | None, user_id: UserId, field: Field, vector: Vector
+) -> bytes | None:
+    """The sealed column's value, or None when the vector is to be stored in the clear."""
+    return None if cipher is None else cipher.seal(user_id, field, vector)
+
+
+def load_vector(
+    cipher: TemplateCipher | None,
+    user_id: UserId,
+    field: Field,
+    *,
+    clear: Vector | None,
+    sealed: bytes | None,
+) -> Vector:
+    """The vector a row holds, sealed or in the clear (a row not yet resealed is still read).
+
+    Raises:
+        TemplateProtectionError: The value is sealed and no key is configured, or it does not
+            open (see :meth:`TemplateCipher.open`); or the row holds neither form.
+    """
+    if sealed is not None:
+        if cipher is None:
+            raise TemplateProtectionError(
+                "a stored voiceprint is encrypted but VOICEAUTH_TEMPLATE_KEY is not set: set it "
+                "to the key it was encrypted with"
+            )
+        return cipher.open(user_id, field, sealed)
+    if clear is None:
+        raise TemplateProtectionError("an enrolled user's row holds no voiceprint")
+    return clear
