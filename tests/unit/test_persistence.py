@@ -170,7 +170,10 @@ def test_stored_times_are_utc_whatever_the_zone() -> None:
 def test_stored_vectors_round_trip_exactly() -> None:
     user = UserId.new()
     vector = np.random.default_rng(0).normal(size=192)
-    np.testing.assert_array_equal(decode_vector(user, encode_vector(user, vector)), vector)
+    clear, sealed = encode_vector(user, vector, field="embedding_sum")
+    assert sealed is None
+    decoded = decode_vector(user, field="embedding_sum", clear=clear, sealed=sealed)
+    np.testing.assert_array_equal(decoded, vector)
 
 
 # DATABASE_URL ----------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from voiceauth_adapters.postgres.connection import (
     redacted_dsn,
 )
 from voiceauth_adapters.postgres.migrator import apply_migrations, read_status
+from voiceauth_adapters.postgres.templates import reseal_templates, template_census
 from voiceauth_adapters.postgres.users import PostgresUserRepository
 
 __all__ = [
@@ -24,4 +25,6 @@ __all__ = [
     "connection_options",
     "read_status",
     "redacted_dsn",
+    "reseal_templates",
+    "template_census",
 ]

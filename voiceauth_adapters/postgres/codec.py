@@ -1,26 +1,48 @@
 """How a voiceprint vector is stored in a Postgres row: the one place to change its encoding.
 
-Today a ``FLOAT8[]``; a later version encrypts it with the user id as associated data, which is
-why both functions take the user id.
+In the clear it is a ``FLOAT8[]`` (``embedding``, ``embedding_sum``); with a template key it is
+sealed into the ``BYTEA`` column beside it (``embedding_sealed``, ``embedding_sum_sealed``) and
+the array is NULL. The user id is the sealed value's associated data.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
+from voiceauth_adapters.sealing.columns import load_vector, store_vector
 from voiceauth_core.embedding import Vector
 from voiceauth_core.identity import UserId
+
+if TYPE_CHECKING:
+    from voiceauth_adapters.sealing.cipher import Field, TemplateCipher
 
 __all__ = ["decode_vector", "encode_vector"]
 
 
-def encode_vector(user_id: UserId, vector: Vector) -> list[float]:
-    """The column value for ``vector`` of ``user_id``."""
-    del user_id  # the associated data of the coming encryption
-    return [float(x) for x in vector]
+def encode_vector(
+    user_id: UserId, vector: Vector, *, field: Field, cipher: TemplateCipher | None = None
+) -> tuple[list[float] | None, bytes | None]:
+    """The ``(array, sealed)`` column values for ``vector`` of ``user_id``: one is None."""
+    sealed = store_vector(cipher, user_id, field, vector)
+    if sealed is not None:
+        return None, sealed
+    return [float(x) for x in vector], None
 
 
-def decode_vector(user_id: UserId, stored: list[float]) -> Vector:
-    """The vector stored by :func:`encode_vector`."""
-    del user_id
-    return np.array(stored, dtype=np.float64)
+def decode_vector(
+    user_id: UserId,
+    *,
+    field: Field,
+    clear: list[float] | None,
+    sealed: bytes | None,
+    cipher: TemplateCipher | None = None,
+) -> Vector:
+    """The vector stored by :func:`encode_vector`, from whichever column holds it.
+
+    Raises:
+        TemplateProtectionError: It is sealed and cannot be opened with ``cipher``.
+    """
+    array = None if clear is None else np.array(clear, dtype=np.float64)
+    return load_vector(cipher, user_id, field, clear=array, sealed=sealed)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
@@ -18,10 +18,14 @@ from voiceauth_core.errors import InvalidInputError, PhoneNumberInUseError
 from voiceauth_core.identity import PhoneNumber, UserId
 from voiceauth_core.paging import Page, UserCursor
 
+if TYPE_CHECKING:
+    from voiceauth_adapters.sealing.cipher import TemplateCipher
+
 __all__ = ["PostgresUserRepository", "enrollment_from_row"]
 
 _COLUMNS = (
-    "id, phone, embedding_sum, sample_count, speech_seconds, model_id, enrolled_at, updated_at"
+    "id, phone, embedding_sum, embedding_sum_sealed, sample_count, speech_seconds, model_id,"
+    " enrolled_at, updated_at"
 )
 # A row with sample_count 0 holds no voiceprint (an original user without a usable embedding,
 # or the placeholder of a first sample being written): it is not an enrolment.
@@ -37,13 +41,23 @@ def _phone(stored: str | None) -> PhoneNumber | None:
         return None  # an original row's number that is not E.164: unusable for look-up
 
 
-def enrollment_from_row(row: Any) -> Enrollment:
-    """The enrolment a ``users`` row holds (the row must have ``sample_count > 0``)."""
+def enrollment_from_row(row: Any, cipher: TemplateCipher | None = None) -> Enrollment:
+    """The enrolment a ``users`` row holds (the row must have ``sample_count > 0``).
+
+    Raises:
+        TemplateProtectionError: Its voiceprint is sealed and ``cipher`` cannot open it.
+    """
     user_id = UserId(value=row["id"])
     return Enrollment(
         user_id=user_id,
         phone=_phone(row["phone"]),
-        embedding_sum=decode_vector(user_id, row["embedding_sum"]),
+        embedding_sum=decode_vector(
+            user_id,
+            field="embedding_sum",
+            clear=row["embedding_sum"],
+            sealed=row["embedding_sum_sealed"],
+            cipher=cipher,
+        ),
         sample_count=row["sample_count"],
         speech_seconds=row["speech_seconds"],
         model_id=row["model_id"],
@@ -59,10 +73,19 @@ class PostgresUserRepository:
     applies the core's rule (:func:`voiceauth_core.enrollment.apply_sample`) and writes the
     result, all in one transaction: concurrent samples for one user queue on the row lock and
     none is lost.
+
+    Args:
+        database: The connection pool.
+        cipher: Seals every vector written (the float array columns are left NULL) and opens
+            sealed ones; None stores them in the clear. Rows in the clear are read either way.
     """
 
-    def __init__(self, database: PostgresDatabase) -> None:
+    def __init__(self, database: PostgresDatabase, *, cipher: TemplateCipher | None = None) -> None:
         self._db = database
+        self._cipher = cipher
+
+    def _enrollment(self, row: Any) -> Enrollment:
+        return enrollment_from_row(row, self._cipher)
 
     async def get(self, user_id: UserId) -> Enrollment | None:
         """The user's enrolment, or None."""
@@ -71,7 +94,7 @@ class PostgresUserRepository:
             row = await conn.fetchrow(
                 f"SELECT {_COLUMNS} FROM users WHERE id = $1 AND {_ENROLLED}", user_id.value
             )
-            return None if row is None else enrollment_from_row(row)
+            return None if row is None else self._enrollment(row)
 
         return await self._db.read(run)
 
@@ -82,7 +105,7 @@ class PostgresUserRepository:
             row = await conn.fetchrow(
                 f"SELECT {_COLUMNS} FROM users WHERE phone = $1 AND {_ENROLLED}", phone.e164
             )
-            return None if row is None else enrollment_from_row(row)
+            return None if row is None else self._enrollment(row)
 
         return await self._db.read(run)
 
@@ -116,19 +139,26 @@ class PostgresUserRepository:
             row = await conn.fetchrow(
                 f"SELECT {_COLUMNS} FROM users WHERE id = $1 FOR UPDATE", user_id.value
             )
-            current = enrollment_from_row(row) if row["sample_count"] > 0 else None
+            current = self._enrollment(row) if row["sample_count"] > 0 else None
             updated = apply_sample(
                 current, user_id=user_id, phone=phone, sample=sample, now=now, replace=replace
             )
+            centroid = encode_vector(
+                user_id, updated.centroid.vector, field="embedding", cipher=self._cipher
+            )
+            total = encode_vector(
+                user_id, updated.embedding_sum, field="embedding_sum", cipher=self._cipher
+            )
             try:
                 await conn.execute(
-                    "UPDATE users SET phone = $2, embedding = $3, embedding_sum = $4,"
-                    " sample_count = $5, speech_seconds = $6, model_id = $7, enrolled_at = $8,"
-                    " updated_at = $9 WHERE id = $1",
+                    "UPDATE users SET phone = $2, embedding = $3, embedding_sealed = $4,"
+                    " embedding_sum = $5, embedding_sum_sealed = $6, sample_count = $7,"
+                    " speech_seconds = $8, model_id = $9, enrolled_at = $10, updated_at = $11"
+                    " WHERE id = $1",
                     user_id.value,
                     None if updated.phone is None else updated.phone.e164,
-                    encode_vector(user_id, updated.centroid.vector),
-                    encode_vector(user_id, updated.embedding_sum),
+                    *centroid,
+                    *total,
                     updated.sample_count,
                     updated.speech_seconds,
                     updated.model_id,
@@ -173,7 +203,7 @@ class PostgresUserRepository:
             )
 
         rows = await self._db.read(run)
-        items = [enrollment_from_row(row) for row in rows[:limit]]
+        items = [self._enrollment(row) for row in rows[:limit]]
         more = len(rows) > limit
         next_cursor = UserCursor(user_id=items[-1].user_id.value).encode() if more else None
         return Page(items=items, next_cursor=next_cursor)

@@ -7,6 +7,7 @@ WAL mode with foreign keys on, used from a dedicated thread so the event loop ne
 from voiceauth_adapters.sqlite.attempts import SqliteAttemptLog
 from voiceauth_adapters.sqlite.connection import SqliteDatabase
 from voiceauth_adapters.sqlite.migrator import apply_migrations, read_status
+from voiceauth_adapters.sqlite.templates import reseal_templates, template_census
 from voiceauth_adapters.sqlite.users import SqliteUserRepository
 
 __all__ = [
@@ -15,4 +16,6 @@ __all__ = [
     "SqliteUserRepository",
     "apply_migrations",
     "read_status",
+    "reseal_templates",
+    "template_census",
 ]

@@ -1,33 +1,54 @@
 """How a voiceprint vector and a time are stored in a SQLite row: the one place to change them.
 
-Vectors are float64 little-endian blobs. A later version encrypts them with the user id as
-associated data, which is why both vector functions take the user id.
+In the clear a vector is a float64 little-endian blob (``embedding``, ``embedding_sum``); with a
+template key it is sealed into the column beside it (``embedding_sealed``,
+``embedding_sum_sealed``) and the clear one is NULL. The user id is the associated data.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from voiceauth_adapters.sealing.columns import load_vector, store_vector
 from voiceauth_core.embedding import Vector
 from voiceauth_core.identity import UserId
+
+if TYPE_CHECKING:
+    from voiceauth_adapters.sealing.cipher import Field, TemplateCipher
 
 __all__ = ["decode_time", "decode_vector", "encode_time", "encode_vector"]
 
 _FLOAT64_LE = np.dtype("<f8")
 
 
-def encode_vector(user_id: UserId, vector: Vector) -> bytes:
-    """The column value for ``vector`` of ``user_id``."""
-    del user_id  # the associated data of the coming encryption
-    return np.asarray(vector, dtype=_FLOAT64_LE).tobytes()
+def encode_vector(
+    user_id: UserId, vector: Vector, *, field: Field, cipher: TemplateCipher | None = None
+) -> tuple[bytes | None, bytes | None]:
+    """The ``(clear, sealed)`` column values for ``vector`` of ``user_id``: one is None."""
+    sealed = store_vector(cipher, user_id, field, vector)
+    if sealed is not None:
+        return None, sealed
+    return np.asarray(vector, dtype=_FLOAT64_LE).tobytes(), None
 
 
-def decode_vector(user_id: UserId, stored: bytes) -> Vector:
-    """The vector stored by :func:`encode_vector`."""
-    del user_id
-    return np.frombuffer(stored, dtype=_FLOAT64_LE).astype(np.float64)
+def decode_vector(
+    user_id: UserId,
+    *,
+    field: Field,
+    clear: bytes | None,
+    sealed: bytes | None,
+    cipher: TemplateCipher | None = None,
+) -> Vector:
+    """The vector stored by :func:`encode_vector`, from whichever column holds it.
+
+    Raises:
+        TemplateProtectionError: It is sealed and cannot be opened with ``cipher``.
+    """
+    array = None if clear is None else np.frombuffer(clear, dtype=_FLOAT64_LE).astype(np.float64)
+    return load_vector(cipher, user_id, field, clear=array, sealed=sealed)
 
 
 def encode_time(when: datetime) -> str:

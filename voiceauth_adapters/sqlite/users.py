@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlite3
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from voiceauth_adapters.sqlite.codec import decode_time, decode_vector, encode_time, encode_vector
 from voiceauth_adapters.sqlite.connection import SqliteDatabase
@@ -17,23 +17,29 @@ from voiceauth_core.errors import InvalidInputError, PhoneNumberInUseError
 from voiceauth_core.identity import PhoneNumber, UserId
 from voiceauth_core.paging import Page, UserCursor
 
+if TYPE_CHECKING:
+    from voiceauth_adapters.sealing.cipher import TemplateCipher
+
 __all__ = ["SqliteUserRepository"]
 
 _COLUMNS = (
-    "id, phone, embedding_sum, sample_count, speech_seconds, model_id, enrolled_at, updated_at"
+    "id, phone, embedding_sum, embedding_sum_sealed, sample_count, speech_seconds, model_id,"
+    " enrolled_at, updated_at"
 )
 _ENROLLED = "sample_count > 0"
 
 Row = tuple[Any, ...]
 
 
-def _enrollment(row: Row) -> Enrollment:
-    ident, phone, embedding_sum, count, speech, model_id, enrolled_at, updated_at = row
+def _enrollment(row: Row, cipher: TemplateCipher | None) -> Enrollment:
+    ident, phone, clear, sealed, count, speech, model_id, enrolled_at, updated_at = row
     user_id = UserId(value=uuid.UUID(ident))
     return Enrollment(
         user_id=user_id,
         phone=None if phone is None else PhoneNumber(e164=phone),
-        embedding_sum=decode_vector(user_id, embedding_sum),
+        embedding_sum=decode_vector(
+            user_id, field="embedding_sum", clear=clear, sealed=sealed, cipher=cipher
+        ),
         sample_count=count,
         speech_seconds=speech,
         model_id=model_id,
@@ -42,11 +48,13 @@ def _enrollment(row: Row) -> Enrollment:
     )
 
 
-def _one(conn: sqlite3.Connection, condition: str, value: str) -> Enrollment | None:
+def _one(
+    conn: sqlite3.Connection, condition: str, value: str, cipher: TemplateCipher | None
+) -> Enrollment | None:
     row = conn.execute(
         f"SELECT {_COLUMNS} FROM users WHERE {condition} AND {_ENROLLED}", (value,)
     ).fetchone()
-    return None if row is None else _enrollment(row)
+    return None if row is None else _enrollment(row, cipher)
 
 
 class SqliteUserRepository:
@@ -55,18 +63,25 @@ class SqliteUserRepository:
     ``save_sample`` reads the row, applies the core's rule
     (:func:`voiceauth_core.enrollment.apply_sample`) and writes it back inside one
     ``BEGIN IMMEDIATE`` transaction, so no concurrent sample is lost.
+
+    Args:
+        database: The embedded database.
+        cipher: Seals every vector written (the clear blob columns are left NULL) and opens
+            sealed ones; None stores them in the clear. Rows in the clear are read either way.
     """
 
-    def __init__(self, database: SqliteDatabase) -> None:
+    def __init__(self, database: SqliteDatabase, *, cipher: TemplateCipher | None = None) -> None:
         self._db = database
+        self._cipher = cipher
 
     async def get(self, user_id: UserId) -> Enrollment | None:
         """The user's enrolment, or None."""
-        return await self._db.read(lambda conn: _one(conn, "id = ?", str(user_id.value)))
+        key = str(user_id.value)
+        return await self._db.read(lambda conn: _one(conn, "id = ?", key, self._cipher))
 
     async def find_by_phone(self, phone: PhoneNumber) -> Enrollment | None:
         """The enrolment registered with this phone number, or None."""
-        return await self._db.read(lambda conn: _one(conn, "phone = ?", phone.e164))
+        return await self._db.read(lambda conn: _one(conn, "phone = ?", phone.e164, self._cipher))
 
     async def save_sample(
         self,
@@ -90,18 +105,26 @@ class SqliteUserRepository:
         def run(conn: sqlite3.Connection) -> Enrollment:
             exists = conn.execute("SELECT 1 FROM users WHERE id = ?", (key,)).fetchone()
             updated = apply_sample(
-                _one(conn, "id = ?", key),
+                _one(conn, "id = ?", key, self._cipher),
                 user_id=user_id,
                 phone=phone,
                 sample=sample,
                 now=now,
                 replace=replace,
             )
+            embedding, embedding_sealed = encode_vector(
+                user_id, updated.centroid.vector, field="embedding", cipher=self._cipher
+            )
+            embedding_sum, embedding_sum_sealed = encode_vector(
+                user_id, updated.embedding_sum, field="embedding_sum", cipher=self._cipher
+            )
             values = {
                 "id": key,
                 "phone": None if updated.phone is None else updated.phone.e164,
-                "embedding": encode_vector(user_id, updated.centroid.vector),
-                "embedding_sum": encode_vector(user_id, updated.embedding_sum),
+                "embedding": embedding,
+                "embedding_sealed": embedding_sealed,
+                "embedding_sum": embedding_sum,
+                "embedding_sum_sealed": embedding_sum_sealed,
                 "sample_count": updated.sample_count,
                 "speech_seconds": updated.speech_seconds,
                 "model_id": updated.model_id,
@@ -110,14 +133,16 @@ class SqliteUserRepository:
             }
             statement = (
                 "UPDATE users SET phone = :phone, embedding = :embedding,"
-                " embedding_sum = :embedding_sum, sample_count = :sample_count,"
+                " embedding_sealed = :embedding_sealed, embedding_sum = :embedding_sum,"
+                " embedding_sum_sealed = :embedding_sum_sealed, sample_count = :sample_count,"
                 " speech_seconds = :speech_seconds, model_id = :model_id,"
                 " enrolled_at = :enrolled_at, updated_at = :updated_at WHERE id = :id"
                 if exists
-                else "INSERT INTO users (id, phone, embedding, embedding_sum, sample_count,"
-                " speech_seconds, model_id, enrolled_at, updated_at) VALUES (:id, :phone,"
-                " :embedding, :embedding_sum, :sample_count, :speech_seconds, :model_id,"
-                " :enrolled_at, :updated_at)"
+                else "INSERT INTO users (id, phone, embedding, embedding_sealed, embedding_sum,"
+                " embedding_sum_sealed, sample_count, speech_seconds, model_id, enrolled_at,"
+                " updated_at) VALUES (:id, :phone, :embedding, :embedding_sealed,"
+                " :embedding_sum, :embedding_sum_sealed, :sample_count, :speech_seconds,"
+                " :model_id, :enrolled_at, :updated_at)"
             )
             try:
                 conn.execute(statement, values)
@@ -148,7 +173,7 @@ class SqliteUserRepository:
             ).fetchall()
 
         rows = await self._db.read(run)
-        items = [_enrollment(row) for row in rows[:limit]]
+        items = [_enrollment(row, self._cipher) for row in rows[:limit]]
         more = len(rows) > limit
         next_cursor = UserCursor(user_id=items[-1].user_id.value).encode() if more else None
         return Page(items=items, next_cursor=next_cursor)

@@ -1,0 +1,126 @@
+# ruff: noqa: S608
+# (S608: queries are put together from this module's constant fragments only; every value is
+# a bound parameter.)
+"""Template protection on Postgres: how voiceprints are stored, and resealing them in batches."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from voiceauth_adapters.postgres.connection import PostgresDatabase
+from voiceauth_adapters.sealing.census import ResealProgress, TemplateCensus
+from voiceauth_core.identity import UserId
+
+if TYPE_CHECKING:
+    from voiceauth_adapters.sealing.cipher import TemplateCipher
+
+__all__ = ["reseal_templates", "template_census"]
+
+# A row to reseal holds a vector in the clear, or one sealed under another key than $1.
+_NEEDS_RESEALING = (
+    "(embedding IS NOT NULL OR embedding_sum IS NOT NULL"
+    " OR substring(embedding_sealed FROM 2 FOR 4) <> $1"
+    " OR substring(embedding_sum_sealed FROM 2 FOR 4) <> $1)"
+)
+
+
+async def template_census(database: PostgresDatabase) -> TemplateCensus:
+    """Rows in the clear, and rows sealed by key id; changes nothing."""
+
+    async def run(conn: Any) -> TemplateCensus:
+        clear = await conn.fetchval(
+            "SELECT count(*) FROM users WHERE embedding IS NOT NULL OR embedding_sum IS NOT NULL"
+        )
+        rows = await conn.fetch(
+            "SELECT encode(substring(v FROM 2 FOR 4), 'hex') AS key_id, count(DISTINCT id) AS n"
+            " FROM (SELECT id, embedding_sealed AS v FROM users"
+            " UNION ALL SELECT id, embedding_sum_sealed FROM users) AS sealed"
+            " WHERE v IS NOT NULL GROUP BY 1"
+        )
+        return TemplateCensus(clear=clear, sealed={row["key_id"]: row["n"] for row in rows})
+
+    return await database.read(run)
+
+
+def _array(stored: list[float] | None) -> Any:
+    return None if stored is None else np.array(stored, dtype=np.float64)
+
+
+async def reseal_templates(
+    database: PostgresDatabase, cipher: TemplateCipher, *, batch_size: int = 500
+) -> AsyncIterator[ResealProgress]:
+    """Seal every vector under the cipher's current key, ``batch_size`` rows per transaction.
+
+    Vectors in the clear are sealed (their arrays set NULL); those of older keys are opened and
+    sealed again. Each batch locks its rows and commits on its own, so the service keeps running
+    and an interruption keeps the batches done; running it again continues.
+
+    Yields:
+        The progress after each committed batch.
+
+    Raises:
+        TemplateProtectionError: A sealed vector does not open; its batch is rolled back.
+        StorageUnavailableError: The database failed.
+    """
+    key_id = cipher.key_id
+
+    async def count(conn: Any) -> int:
+        total: int = await conn.fetchval(
+            f"SELECT count(*) FROM users WHERE {_NEEDS_RESEALING}", key_id
+        )
+        return total
+
+    progress = ResealProgress(total=await database.read(count))
+    after = uuid.UUID(int=0)
+    while True:
+
+        async def batch(conn: Any, after: uuid.UUID = after) -> tuple[int, int, uuid.UUID | None]:
+            rows = await conn.fetch(
+                "SELECT id, embedding, embedding_sealed, embedding_sum, embedding_sum_sealed"
+                f" FROM users WHERE id > $2 AND {_NEEDS_RESEALING} ORDER BY id LIMIT $3"
+                " FOR UPDATE",
+                key_id,
+                after,
+                batch_size,
+            )
+            from_clear = 0
+            for row in rows:
+                user_id = UserId(value=row["id"])
+                centroid = cipher.reseal(
+                    user_id,
+                    "embedding",
+                    clear=_array(row["embedding"]),
+                    sealed=row["embedding_sealed"],
+                )
+                total = cipher.reseal(
+                    user_id,
+                    "embedding_sum",
+                    clear=_array(row["embedding_sum"]),
+                    sealed=row["embedding_sum_sealed"],
+                )
+                await conn.execute(
+                    "UPDATE users SET embedding = NULL, embedding_sealed = $2,"
+                    " embedding_sum = NULL, embedding_sum_sealed = $3 WHERE id = $1",
+                    row["id"],
+                    centroid,
+                    total,
+                )
+                from_clear += row["embedding"] is not None or row["embedding_sum"] is not None
+            return len(rows), from_clear, rows[-1]["id"] if rows else None
+
+        done, from_clear, last = await database.write(batch)
+        if last is None:
+            return
+        after = last
+        progress = dataclasses.replace(
+            progress,
+            done=progress.done + done,
+            from_clear=progress.from_clear + from_clear,
+            from_older_keys=progress.from_older_keys + done - from_clear,
+        )
+        yield progress

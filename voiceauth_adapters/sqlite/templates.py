@@ -1,0 +1,122 @@
+# ruff: noqa: S608
+# (S608: queries are put together from this module's constant fragments only; every value is
+# a bound parameter.)
+"""Template protection on SQLite: how voiceprints are stored, and resealing them in batches."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import sqlite3
+import uuid
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from voiceauth_adapters.sealing.census import ResealProgress, TemplateCensus
+from voiceauth_adapters.sqlite.connection import SqliteDatabase
+from voiceauth_core.embedding import Vector
+from voiceauth_core.identity import UserId
+
+if TYPE_CHECKING:
+    from voiceauth_adapters.sealing.cipher import TemplateCipher
+
+__all__ = ["reseal_templates", "template_census"]
+
+# A row to reseal holds a vector in the clear, or one sealed under another key than :key.
+_NEEDS_RESEALING = (
+    "(embedding IS NOT NULL OR embedding_sum IS NOT NULL"
+    " OR substr(embedding_sealed, 2, 4) <> :key OR substr(embedding_sum_sealed, 2, 4) <> :key)"
+)
+
+
+def _census(conn: sqlite3.Connection) -> TemplateCensus:
+    (clear,) = conn.execute(
+        "SELECT count(*) FROM users WHERE embedding IS NOT NULL OR embedding_sum IS NOT NULL"
+    ).fetchone()
+    rows = conn.execute(
+        "SELECT lower(hex(substr(v, 2, 4))), count(DISTINCT id)"
+        " FROM (SELECT id, embedding_sealed AS v FROM users"
+        " UNION ALL SELECT id, embedding_sum_sealed FROM users)"
+        " WHERE v IS NOT NULL GROUP BY 1"
+    ).fetchall()
+    return TemplateCensus(clear=clear, sealed=dict(rows))
+
+
+async def template_census(database: SqliteDatabase) -> TemplateCensus:
+    """Rows in the clear, and rows sealed by key id; changes nothing."""
+    return await database.read(_census)
+
+
+def _array(stored: bytes | None) -> Vector | None:
+    return None if stored is None else np.frombuffer(stored, dtype="<f8").astype(np.float64)
+
+
+def _batch(
+    conn: sqlite3.Connection, *, cipher: TemplateCipher, after: str, size: int
+) -> tuple[int, int, str | None]:
+    rows = conn.execute(
+        "SELECT id, embedding, embedding_sealed, embedding_sum, embedding_sum_sealed"
+        f" FROM users WHERE id > :after AND {_NEEDS_RESEALING} ORDER BY id LIMIT :size",
+        {"key": cipher.key_id, "after": after, "size": size},
+    ).fetchall()
+    from_clear = 0
+    for ident, embedding, embedding_sealed, embedding_sum, embedding_sum_sealed in rows:
+        user_id = UserId(value=uuid.UUID(ident))
+        conn.execute(
+            "UPDATE users SET embedding = NULL, embedding_sealed = ?, embedding_sum = NULL,"
+            " embedding_sum_sealed = ? WHERE id = ?",
+            (
+                cipher.reseal(
+                    user_id, "embedding", clear=_array(embedding), sealed=embedding_sealed
+                ),
+                cipher.reseal(
+                    user_id,
+                    "embedding_sum",
+                    clear=_array(embedding_sum),
+                    sealed=embedding_sum_sealed,
+                ),
+                ident,
+            ),
+        )
+        from_clear += embedding is not None or embedding_sum is not None
+    return len(rows), from_clear, rows[-1][0] if rows else None
+
+
+async def reseal_templates(
+    database: SqliteDatabase, cipher: TemplateCipher, *, batch_size: int = 500
+) -> AsyncIterator[ResealProgress]:
+    """Seal every vector under the cipher's current key, ``batch_size`` rows per transaction.
+
+    The same as the Postgres adapter's: each batch is one ``BEGIN IMMEDIATE`` transaction, so
+    the service can keep writing between batches and an interruption keeps the batches done.
+
+    Yields:
+        The progress after each committed batch.
+
+    Raises:
+        TemplateProtectionError: A sealed vector does not open; its batch is rolled back.
+        StorageUnavailableError: The database failed.
+    """
+    (total,) = await database.read(
+        lambda conn: conn.execute(
+            f"SELECT count(*) FROM users WHERE {_NEEDS_RESEALING}", {"key": cipher.key_id}
+        ).fetchone()
+    )
+    progress = ResealProgress(total=total)
+    after = ""
+    while True:
+        done, from_clear, last = await database.write(
+            functools.partial(_batch, cipher=cipher, after=after, size=batch_size)
+        )
+        if last is None:
+            return
+        after = last
+        progress = dataclasses.replace(
+            progress,
+            done=progress.done + done,
+            from_clear=progress.from_clear + from_clear,
+            from_older_keys=progress.from_older_keys + done - from_clear,
+        )
+        yield progress
