@@ -41,7 +41,9 @@ def test_enrol_then_verify_the_same_and_another_speaker(tmp_path: Path) -> None:
     assert voiceauth(data, "db", "migrate").returncode == 0
     user = str(uuid.uuid4())
 
-    enrolled = voiceauth(data, "enroll", user, str(SPEECH / "103_a.flac"), "--phone", "+14155550101")
+    enrolled = voiceauth(
+        data, "enroll", user, str(SPEECH / "103_a.flac"), "--phone", "+14155550101"
+    )
     assert enrolled.returncode == 0, enrolled.stderr
     assert f"enrolled {user}: 1 sample(s)" in enrolled.stdout
 
