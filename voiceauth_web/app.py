@@ -48,6 +48,12 @@ def create_app(container: Container) -> Litestar:
         opened: list[Any] = [database]
         try:
             await adapters.schema_check()(database)
+            await adapters.template_check()(database)
+            if adapters.cipher() is None:
+                logger.warning(
+                    "VOICEAUTH_TEMPLATE_KEY is not set: voiceprints are stored in the clear "
+                    "(make a key with `voiceauth db new-key`)"
+                )
             # The model and the detector load now, off the loop, never on a first request.
             model = await asyncio.to_thread(adapters.model)
             await asyncio.to_thread(adapters.detector)

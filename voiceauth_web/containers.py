@@ -2,8 +2,8 @@
 
 Three containers, split by layer and joined by ``Container``:
 
-- ``Adapters``: the real technologies (database, model, detector, decoder, downloader, VAPI
-  listener, scoring policy), each wrapped with spans and metrics;
+- ``Adapters``: the real technologies (database, template cipher, model, detector, decoder,
+  downloader, VAPI listener, scoring policy), each wrapped with spans and metrics;
 - ``UseCases``: the core's use cases over the adapters;
 - ``Container``: settings, metrics, both of the above.
 
@@ -14,6 +14,7 @@ them.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from dependency_injector import containers, providers
@@ -45,16 +46,32 @@ def _database(settings: Settings) -> Any:
     return build_database(settings)
 
 
-def _stores(database: Any) -> Any:
+def _cipher(settings: Settings) -> Any:
+    from voiceauth_web.commands.db import build_cipher  # noqa: PLC0415
+
+    return build_cipher(settings)
+
+
+def _stores(database: Any, cipher: Any) -> Any:
     from voiceauth_web.commands.db import build_stores  # noqa: PLC0415
 
-    return build_stores(database)
+    return build_stores(database, cipher)
 
 
 async def _schema_check(database: Any) -> None:
     from voiceauth_web.commands.db import check_schema  # noqa: PLC0415
 
     await check_schema(database)
+
+
+def _template_check(cipher: Any) -> Callable[[Any], Awaitable[Any]]:
+    """The start-up check that every sealed voiceprint opens with this configuration's keys."""
+    from voiceauth_web.commands.db import check_templates  # noqa: PLC0415
+
+    async def check(database: Any) -> Any:
+        return await check_templates(database, cipher)
+
+    return check
 
 
 def _model(settings: Settings) -> EmbeddingModel:
@@ -155,7 +172,10 @@ class Adapters(containers.DeclarativeContainer):
 
     database = providers.Singleton(_database, settings)
     schema_check = providers.Object(_schema_check)
-    stores = providers.Singleton(_stores, database)
+    # None without VOICEAUTH_TEMPLATE_KEY: the stores then keep voiceprints in the clear.
+    cipher = providers.Singleton(_cipher, settings)
+    template_check = providers.Singleton(_template_check, cipher)
+    stores = providers.Singleton(_stores, database, cipher)
     raw_users = providers.Singleton(lambda stores: stores[0], stores)
     raw_attempts = providers.Singleton(lambda stores: stores[1], stores)
     users = providers.Singleton(InstrumentedUsers, raw_users, metrics)

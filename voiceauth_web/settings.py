@@ -228,6 +228,16 @@ class Settings:
                 "string (Supabase dashboard: Project Settings > Database > Connection string; "
                 "use the session pooler, or the transaction pooler with DB_STATEMENT_CACHE=0)."
             )
+        if self.template_key is not None:
+            # Imported here: the CLI imports this module for every command, even `--help`.
+            from voiceauth_adapters.sealing.keys import parse_keyring  # noqa: PLC0415
+            from voiceauth_core.errors import InvalidInputError  # noqa: PLC0415
+
+            try:
+                parse_keyring(self.template_key)
+            except InvalidInputError as exc:
+                # The message says which key is wrong, never what it holds.
+                raise SettingsError(f"VOICEAUTH_TEMPLATE_KEY: {exc.message}") from None
         if not self.is_loopback and not self.api_keys and not self.allow_insecure:
             raise SettingsError(
                 f"HOST={self.host} is reachable from other machines but VOICEAUTH_API_KEYS is "

@@ -1,11 +1,12 @@
 # ruff: noqa: PLC0415
-"""``voiceauth db migrate`` and ``voiceauth db status``, and the schema check the service runs.
+"""``voiceauth db migrate|status|new-key|rotate-key``, and the checks the service runs at start-up.
 
 A command-line tool prints (T201); the database adapters (asyncpg) are imported inside the
 functions so ``voiceauth --help`` stays fast (PLC0415).
 
 The database is ``DATABASE_URL`` when set (Postgres, Supabase), else the embedded SQLite file
-``$VOICEAUTH_DATA_DIR/voiceauth.db``.
+``$VOICEAUTH_DATA_DIR/voiceauth.db``. With ``VOICEAUTH_TEMPLATE_KEY`` set, voiceprints are
+sealed at rest (``voiceauth_adapters.sealing``).
 """
 
 from __future__ import annotations
@@ -18,15 +19,32 @@ from typing import TYPE_CHECKING
 from voiceauth_web.settings import Settings
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
     from voiceauth_adapters.migrations import SchemaStatus
     from voiceauth_adapters.postgres import PostgresDatabase
+    from voiceauth_adapters.sealing import ResealProgress, TemplateCensus
+    from voiceauth_adapters.sealing.cipher import TemplateCipher
     from voiceauth_adapters.sqlite import SqliteDatabase
     from voiceauth_core.ports import AttemptLog, UserRepository
 
-__all__ = ["MIGRATE_COMMAND", "build_database", "build_stores", "check_schema", "register"]
+__all__ = [
+    "MIGRATE_COMMAND",
+    "ROTATE_COMMAND",
+    "build_cipher",
+    "build_database",
+    "build_stores",
+    "check_schema",
+    "check_templates",
+    "register",
+    "reseal_templates",
+    "template_census",
+]
 
 #: The command that brings a database up to this version's schema; named in start-up errors.
 MIGRATE_COMMAND = "voiceauth db migrate"
+#: The command that seals every voiceprint under the current template key.
+ROTATE_COMMAND = "voiceauth db rotate-key"
 
 
 def build_database(settings: Settings) -> PostgresDatabase | SqliteDatabase:
@@ -49,10 +67,28 @@ def build_database(settings: Settings) -> PostgresDatabase | SqliteDatabase:
     return SqliteDatabase(settings.sqlite_path)
 
 
+def build_cipher(settings: Settings) -> TemplateCipher | None:
+    """The voiceprints' cipher for ``VOICEAUTH_TEMPLATE_KEY``, or None when it is unset.
+
+    Raises:
+        InvalidInputError: The key is malformed (``Settings.from_env`` refuses it first).
+    """
+    if settings.template_key is None:
+        return None
+    from voiceauth_adapters.sealing import parse_keyring
+    from voiceauth_adapters.sealing.cipher import TemplateCipher
+
+    return TemplateCipher(parse_keyring(settings.template_key))
+
+
 def build_stores(
-    database: PostgresDatabase | SqliteDatabase,
+    database: PostgresDatabase | SqliteDatabase, cipher: TemplateCipher | None = None
 ) -> tuple[UserRepository, AttemptLog]:
-    """The enrolment store and attempt log over ``database`` (usable once it is opened)."""
+    """The enrolment store and attempt log over ``database`` (usable once it is opened).
+
+    With a ``cipher`` the store seals every voiceprint it writes; without, it writes them in
+    the clear. It reads both.
+    """
     from voiceauth_adapters.postgres import (
         PostgresAttemptLog,
         PostgresDatabase,
@@ -61,8 +97,44 @@ def build_stores(
     from voiceauth_adapters.sqlite import SqliteAttemptLog, SqliteUserRepository
 
     if isinstance(database, PostgresDatabase):
-        return PostgresUserRepository(database), PostgresAttemptLog(database)
-    return SqliteUserRepository(database), SqliteAttemptLog(database)
+        return PostgresUserRepository(database, cipher=cipher), PostgresAttemptLog(database)
+    return SqliteUserRepository(database, cipher=cipher), SqliteAttemptLog(database)
+
+
+async def template_census(database: PostgresDatabase | SqliteDatabase) -> TemplateCensus:
+    """How the database's voiceprints are stored: rows in the clear, rows by key id."""
+    from voiceauth_adapters import postgres, sqlite
+
+    if isinstance(database, postgres.PostgresDatabase):
+        return await postgres.template_census(database)
+    return await sqlite.template_census(database)
+
+
+def reseal_templates(
+    database: PostgresDatabase | SqliteDatabase, cipher: TemplateCipher, *, batch_size: int
+) -> AsyncIterator[ResealProgress]:
+    """Seal every voiceprint under the cipher's current key, batch by batch (progress yielded)."""
+    from voiceauth_adapters import postgres, sqlite
+
+    if isinstance(database, postgres.PostgresDatabase):
+        return postgres.reseal_templates(database, cipher, batch_size=batch_size)
+    return sqlite.reseal_templates(database, cipher, batch_size=batch_size)
+
+
+async def check_templates(
+    database: PostgresDatabase | SqliteDatabase, cipher: TemplateCipher | None
+) -> TemplateCensus:
+    """Refuse to serve voiceprints this configuration cannot open (a key removed or replaced).
+
+    Call it at start-up, after :func:`check_schema`. Returns the census, for the start-up log.
+
+    Raises:
+        TemplateProtectionError: Rows are sealed and no key, or not their key, is configured.
+        StorageUnavailableError: The database cannot be reached.
+    """
+    census = await template_census(database)
+    census.require_readable(cipher)
+    return census
 
 
 async def check_schema(database: PostgresDatabase | SqliteDatabase) -> None:
@@ -104,6 +176,54 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="show the schema version; exit status 1 unless it matches this voiceauth",
     )
     status.set_defaults(func=_run_status)
+    new_key = actions.add_parser(
+        "new-key",
+        help="print a new random template key for VOICEAUTH_TEMPLATE_KEY",
+        description=(
+            "Print 32 random bytes in URL-safe base64: a key for VOICEAUTH_TEMPLATE_KEY, which "
+            "encrypts voiceprints at rest (AES-256-GCM). Keep it apart from the database "
+            "backups: a voiceprint cannot be read without it."
+        ),
+    )
+    new_key.set_defaults(func=_run_new_key)
+    rotate = actions.add_parser(
+        "rotate-key",
+        help="encrypt every voiceprint under the current template key",
+        description=(
+            "Encrypt every voiceprint under the first key of VOICEAUTH_TEMPLATE_KEY: those "
+            "stored in the clear (first-time enabling) and those under the older keys listed "
+            "after it (VOICEAUTH_TEMPLATE_KEY=new,old). Runs in batches, each its own "
+            "transaction, beside the running service; run it again to continue after an "
+            "interruption. Afterwards the older keys may be removed."
+        ),
+    )
+    rotate.add_argument(
+        "--batch-size", type=int, default=500, help="rows per transaction (default 500)"
+    )
+    rotate.set_defaults(func=_run_rotate)
+
+
+def _run_new_key(args: argparse.Namespace) -> int:
+    del args
+    from voiceauth_adapters.sealing import TemplateKey, new_key, parse_keyring
+
+    key = new_key()
+    identity: TemplateKey = parse_keyring(key).current
+    print(key)
+    print(
+        f"template key id {identity.key_id.hex()}: set VOICEAUTH_TEMPLATE_KEY to it (or "
+        "'new,old' to rotate), then run `voiceauth db rotate-key`; back it up apart from the "
+        "database",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _run_rotate(args: argparse.Namespace) -> int:
+    if args.batch_size < 1:
+        print("voiceauth: --batch-size must be at least 1", file=sys.stderr)
+        return 2
+    return asyncio.run(_rotate(Settings.from_env(), batch_size=args.batch_size))
 
 
 def _run_migrate(args: argparse.Namespace) -> int:
@@ -153,14 +273,82 @@ async def _status(settings: Settings) -> int:
     if settings.database_url is None and not settings.sqlite_path.exists():
         print(f"no database file yet: run `{MIGRATE_COMMAND}` to create it", file=sys.stderr)
         return 1
+    census: TemplateCensus | None = None
     try:
         async with database:
             status = await database.schema_status()
+            if status.is_current:
+                census = await template_census(database)
     except StorageUnavailableError as exc:
         print(f"voiceauth: {exc.message}", file=sys.stderr)
         return 1
     _print_status(status)
+    if census is not None:
+        _print_census(census, build_cipher(settings))
     return 0 if status.is_current else 1
+
+
+async def _rotate(settings: Settings, *, batch_size: int) -> int:
+    from voiceauth_core.errors import StorageUnavailableError, TemplateProtectionError
+
+    cipher = build_cipher(settings)
+    if cipher is None:
+        print(
+            "voiceauth: VOICEAUTH_TEMPLATE_KEY is not set: make a key with "
+            "`voiceauth db new-key` and set it (the new key first, any older ones after)",
+            file=sys.stderr,
+        )
+        return 2
+    database = build_database(settings)
+    print(f"database: {database.description}")
+    print(f"sealing under template key {cipher.key_id.hex()}")
+    last: ResealProgress | None = None
+    try:
+        async with database:
+            await check_schema(database)
+            async for progress in reseal_templates(database, cipher, batch_size=batch_size):
+                print(f"  resealed {progress.done}/{progress.total} voiceprints", flush=True)
+                last = progress
+            census = await template_census(database)
+    except (StorageUnavailableError, TemplateProtectionError) as exc:
+        print(f"voiceauth: {exc.message}", file=sys.stderr)
+        print(f"the batches already committed stay; run `{ROTATE_COMMAND}` again", file=sys.stderr)
+        return 1
+    if last is not None:
+        print(
+            f"resealed {last.done} voiceprint(s): {last.from_clear} were in the clear, "
+            f"{last.from_older_keys} under an older key"
+        )
+    else:
+        print("every voiceprint is already sealed under this key; nothing to do")
+    _print_census(census, cipher)
+    current = cipher.key_id.hex()
+    left = census.clear + sum(n for key_id, n in census.sealed.items() if key_id != current)
+    if left:
+        print(
+            f"{left} voiceprint(s) are not under key {current} yet (written meanwhile by a "
+            f"service with another key?): run `{ROTATE_COMMAND}` again",
+            file=sys.stderr,
+        )
+        return 1
+    if len(cipher.key_ids) > 1:
+        print("the older keys are no longer needed: VOICEAUTH_TEMPLATE_KEY may hold this key alone")
+    return 0
+
+
+def _print_census(census: TemplateCensus, cipher: TemplateCipher | None) -> None:
+    held = [] if cipher is None else [key_id.hex() for key_id in cipher.key_ids]
+    parts = [f"{census.clear} in the clear"] if census.clear or not census.sealed else []
+    for key_id, count in sorted(census.sealed.items()):
+        role = (
+            "current"
+            if held[:1] == [key_id]
+            else "older, configured"
+            if key_id in held
+            else "NOT CONFIGURED"
+        )
+        parts.append(f"{count} sealed under key {key_id} ({role})")
+    print(f"voiceprints: {', '.join(parts)}")
 
 
 def _print_status(status: SchemaStatus) -> None:

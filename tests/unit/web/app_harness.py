@@ -53,6 +53,7 @@ def fake_container(tmp_path: Path, **overrides: Any) -> Container:
     adapters = container.adapters
     adapters.database.override(providers.Object(NoDatabase()))
     adapters.schema_check.override(providers.Object(_schema_ok))
+    adapters.template_check.override(providers.Object(_schema_ok))
     adapters.raw_users.override(providers.Object(InMemoryUserRepository(store)))
     adapters.raw_attempts.override(providers.Object(InMemoryAttemptLog(store)))
     adapters.raw_model.override(providers.Object(SpectralEmbeddingModel()))
