@@ -75,22 +75,20 @@ def _template_check(cipher: Any) -> Callable[[Any], Awaitable[Any]]:
 
 
 def _model(settings: Settings) -> EmbeddingModel:
-    from voiceauth_adapters.speechbrain import SpeechBrainEcapa, resolve_model  # noqa: PLC0415
+    from voiceauth_adapters.speechbrain import resolve_model  # noqa: PLC0415
 
     # Never downloads at start-up: `voiceauth model fetch` (or the image build) did that.
     resolved = resolve_model(
         model_dir=settings.model_dir, cache_dir=settings.cache_dir, allow_download=False
     )
-    from voiceauth_adapters.inference import BoundedInferencePool  # noqa: PLC0415
+    from voiceauth_adapters.inference import BoundedInferencePool, load_embedder  # noqa: PLC0415
 
-    threads = settings.inference_threads
-    if settings.inference_backend == "onnx":
-        from voiceauth_adapters.onnx import OnnxEcapa, export_dir_for  # noqa: PLC0415
-
-        export_dir = export_dir_for(resolved.directory, settings.cache_dir)
-        model: Any = OnnxEcapa.load(resolved.directory, export_dir=export_dir, threads=threads)
-    else:
-        model = SpeechBrainEcapa.load(resolved.directory, threads=threads)
+    model = load_embedder(
+        settings.inference_backend,
+        resolved.directory,
+        cache_dir=settings.cache_dir,
+        threads=settings.inference_threads,
+    )
     return BoundedInferencePool(
         model, workers=settings.inference_workers, queue_timeout=settings.inference_queue_timeout
     )

@@ -59,7 +59,7 @@ class Settings:
     # The model and inference.
     model_dir: Path | None = None
     cache_dir: Path = field(default_factory=_default_cache_dir)
-    inference_backend: str = "speechbrain"
+    inference_backend: str = "onnx"  # voiceauth_adapters.inference.BACKENDS
     inference_threads: int = 0  # 0: one per core
     inference_workers: int = 0  # 0: one per core
     inference_queue_timeout: float = 10.0
@@ -145,7 +145,7 @@ class Settings:
             model_dir=reader.optional_path("VOICEAUTH_MODEL_DIR"),
             cache_dir=Path(reader.text("VOICEAUTH_CACHE_DIR", str(defaults.cache_dir))),
             inference_backend=reader.choice(
-                "VOICEAUTH_INFERENCE", defaults.inference_backend, ("speechbrain", "onnx")
+                "VOICEAUTH_INFERENCE", defaults.inference_backend, ("onnx", "speechbrain")
             ),
             inference_threads=reader.number(
                 "VOICEAUTH_INFERENCE_THREADS", int, defaults.inference_threads, low=0, high=256

@@ -73,7 +73,16 @@ def test_the_recipe_installs_fetches_the_model_and_serves(
         "PORT": str(port),
     }
     env.pop("DATABASE_URL", None)
-    subprocess.run([voiceauth, "model", "fetch"], env=env, check=True, timeout=600)
+    fetched = subprocess.run(
+        [voiceauth, "model", "fetch"],
+        env=env,
+        check=True,
+        timeout=600,
+        capture_output=True,
+        text=True,
+    )
+    # The image's cache is read-only at run time: the default backend's export is made here.
+    assert "ONNX export of the embedding network made" in fetched.stdout
     subprocess.run([voiceauth, "db", "migrate"], env=env, check=True, timeout=120)
     log = (tmp_path / "serve.log").open("wb")
     server = subprocess.Popen([voiceauth, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.real_model import model_files
+from voiceauth_adapters.onnx import onnx_path
 from voiceauth_adapters.speechbrain import (
     HUB_REPOSITORY,
     HUB_REVISION,
@@ -286,15 +287,25 @@ def test_a_corrupted_cache_is_refused_at_start_and_replaced_by_fetch(
 def test_the_model_commands(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    source = model_files()  # found before the cache is pointed at the empty folder
     monkeypatch.setenv("VOICEAUTH_CACHE_DIR", str(tmp_path))
     monkeypatch.delenv("VOICEAUTH_MODEL_DIR", raising=False)
     assert main(["model", "path"]) == 0
     assert capsys.readouterr().out.strip() == str(cached_model_dir(tmp_path))
     assert main(["model", "verify"]) == 1
     assert "voiceauth model fetch" in capsys.readouterr().err
-    shutil.copytree(model_files(), cached_model_dir(tmp_path))
+    shutil.copytree(source, cached_model_dir(tmp_path), ignore=shutil.ignore_patterns("*.onnx"))
     assert main(["model", "fetch"]) == 0  # a good cache: nothing is downloaded
-    assert "from cache" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "from cache" in out
+    # The default backend's ONNX export is made by fetch (a read-only image cannot make it).
+    assert "ONNX export of the embedding network made" in out
+    assert onnx_path(cached_model_dir(tmp_path)).is_file()
+    assert main(["model", "fetch"]) == 0
+    assert "ONNX export of the embedding network present" in capsys.readouterr().out
+    monkeypatch.setenv("VOICEAUTH_INFERENCE", "speechbrain")
+    assert main(["model", "fetch"]) == 0
+    assert "ONNX" not in capsys.readouterr().out
     assert main(["model", "verify"]) == 0
     out = capsys.readouterr().out
     assert all(f"ok  {item.sha256}  {item.name}" in out for item in OFFICIAL_FILES)

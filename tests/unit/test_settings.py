@@ -24,6 +24,16 @@ def test_defaults_are_the_original_services() -> None:
     assert settings.vapi_allowed_hosts == ("vapi.ai",)
 
 
+def test_the_inference_backend_defaults_to_onnx_and_names_every_backend() -> None:
+    from voiceauth_adapters.inference import BACKENDS, DEFAULT_BACKEND, load_embedder
+
+    assert Settings.from_env({}).inference_backend == DEFAULT_BACKEND == "onnx"
+    for backend in BACKENDS:
+        assert Settings.from_env({"VOICEAUTH_INFERENCE": backend}).inference_backend == backend
+    with pytest.raises(ValueError, match="unknown inference backend 'gpu'"):
+        load_embedder("gpu", Path("/nowhere"), cache_dir=Path("/nowhere"), threads=1)
+
+
 def test_values_are_read_and_typed() -> None:
     settings = Settings.from_env(
         {

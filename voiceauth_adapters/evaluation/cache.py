@@ -25,22 +25,28 @@ def audio_digest(audio: Audio) -> str:
 class CachedModel:
     """An :class:`EmbeddingModel` that remembers every embedding by the audio's content hash.
 
-    With a ``directory`` the embeddings persist across runs in one ``.npz`` file per model id,
-    written by :meth:`save`; the same audio then never reaches the model twice.
+    With a ``directory`` the embeddings persist across runs in one ``.npz`` file per model id and
+    backend, written by :meth:`save`; the same audio then never reaches the model twice.
 
     Args:
         model: The model that embeds what is not cached yet.
         directory: Where to keep the cache, or None for memory only.
+        variant: What computed the embeddings besides the model id (the inference backend):
+            backends share a model id but each keeps its own file, so that an evaluation of one
+            never reads the other's embeddings. The reference backend's file keeps its old name.
     """
 
-    def __init__(self, model: EmbeddingModel, directory: Path | None = None) -> None:
+    def __init__(
+        self, model: EmbeddingModel, directory: Path | None = None, *, variant: str = "speechbrain"
+    ) -> None:
         self._model = model
         self._path = None
         self._vectors: dict[str, np.ndarray] = {}
         self._dirty = False
         self.computed = 0
         if directory is not None:
-            name = hashlib.sha256(model.model_id.encode()).hexdigest()[:16]
+            key = model.model_id if variant == "speechbrain" else f"{model.model_id}|{variant}"
+            name = hashlib.sha256(key.encode()).hexdigest()[:16]
             self._path = directory / f"embeddings-{name}.npz"
             if self._path.exists():
                 with np.load(self._path) as data:

@@ -1,8 +1,9 @@
-"""Inference machinery shared by the embedding backends: a bounded worker pool and ONNX export.
+"""Inference machinery shared by the embedding backends: the backends by name, a bounded pool.
 
 Importing this package imports neither torch nor onnxruntime.
 """
 
+from voiceauth_adapters.inference.backends import BACKENDS, DEFAULT_BACKEND, load_embedder
 from voiceauth_adapters.inference.pool import BatchEmbedder, BoundedInferencePool
 
-__all__ = ["BatchEmbedder", "BoundedInferencePool"]
+__all__ = ["BACKENDS", "DEFAULT_BACKEND", "BatchEmbedder", "BoundedInferencePool", "load_embedder"]

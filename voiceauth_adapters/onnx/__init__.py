@@ -3,6 +3,6 @@
 Importing this package imports neither torch nor onnxruntime; :meth:`OnnxEcapa.load` does.
 """
 
-from voiceauth_adapters.onnx.ecapa import OnnxEcapa, export_dir_for, onnx_path
+from voiceauth_adapters.onnx.ecapa import OnnxEcapa, ensure_export, export_dir_for, onnx_path
 
-__all__ = ["OnnxEcapa", "export_dir_for", "onnx_path"]
+__all__ = ["OnnxEcapa", "ensure_export", "export_dir_for", "onnx_path"]

@@ -150,6 +150,12 @@ def _corpus_arguments(parser: argparse.ArgumentParser, *, protocol: bool = True)
     )
     parser.add_argument("--no-cache", action="store_true", help="keep embeddings in memory only")
     parser.add_argument("--threads", type=int, default=None, help="inference threads")
+    parser.add_argument(
+        "--backend",
+        choices=("onnx", "speechbrain"),
+        default=None,
+        help="embedding backend (default: VOICEAUTH_INFERENCE, else onnx)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -161,7 +167,8 @@ def _ports(
 
     decoder, detector, model = _service_adapters(args, settings)
     cache = None if args.no_cache else (args.cache or settings.cache_dir / "eval-cache")
-    return decoder, CachedSpeechDetector(detector), CachedModel(model, cache)
+    backend = args.backend or settings.inference_backend
+    return decoder, CachedSpeechDetector(detector), CachedModel(model, cache, variant=backend)
 
 
 def _service_adapters(
@@ -176,11 +183,8 @@ def _service_adapters(
         SettingsError: The model files are not provisioned (``voiceauth model fetch``).
     """
     from voiceauth_adapters.audio import AudioDecoderLimits, FfmpegSoundfileDecoder
-    from voiceauth_adapters.speechbrain import (
-        ModelUnavailableError,
-        SpeechBrainEcapa,
-        resolve_model,
-    )
+    from voiceauth_adapters.inference import BoundedInferencePool, load_embedder
+    from voiceauth_adapters.speechbrain import ModelUnavailableError, resolve_model
     from voiceauth_adapters.vad import SileroSpeechDetector
 
     try:
@@ -190,7 +194,12 @@ def _service_adapters(
     except ModelUnavailableError as exc:
         raise SettingsError(f"{exc}; run `voiceauth model fetch` first") from exc
     threads = args.threads if args.threads is not None else settings.inference_threads
-    model = SpeechBrainEcapa.load(resolved.directory, threads=threads)
+    backend = args.backend or settings.inference_backend
+    embedder = load_embedder(
+        backend, resolved.directory, cache_dir=settings.cache_dir, threads=threads
+    )
+    # The service's own path: one call at a time through the pool (a day of patience offline).
+    model = BoundedInferencePool(embedder, workers=1, queue_timeout=86400.0)
     decoder = FfmpegSoundfileDecoder(AudioDecoderLimits(max_seconds=3600.0, max_bytes=1 << 30))
     return decoder, SileroSpeechDetector(), model
 

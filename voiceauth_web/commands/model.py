@@ -85,6 +85,12 @@ def _fetch(args: argparse.Namespace) -> int:
         print(f"voiceauth: {exc}", file=sys.stderr)
         return 1
     print(f"{MODEL_ID}: all files verified, from {resolved.source}, in {resolved.directory}")
+    if settings.inference_backend == "onnx":
+        from voiceauth_adapters.onnx import ensure_export, export_dir_for  # noqa: PLC0415
+
+        export_dir = export_dir_for(resolved.directory, settings.cache_dir)
+        path, made = ensure_export(resolved.directory, export_dir)
+        print(f"ONNX export of the embedding network {'made' if made else 'present'}: {path}")
     return 0
 
 
