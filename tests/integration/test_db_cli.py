@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import os
 import subprocess
 import sys
@@ -10,8 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.contract.store_contract import T0, sample
 from tests.integration import postgres_harness
+from voiceauth_adapters.sealing import new_key
+from voiceauth_core import UserId
 from voiceauth_web.cli import main
+from voiceauth_web.commands.db import build_cipher, build_database, build_stores
+from voiceauth_web.settings import Settings
 
 pytestmark = pytest.mark.integration
 
@@ -98,3 +105,96 @@ def test_the_installed_command_runs(environment: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert (environment / "voiceauth.db").exists()
+
+
+# Template keys ----------------------------------------------------------------------------------
+
+
+async def _enrol_under(settings_key: str | None, count: int, first_seed: int) -> list[UserId]:
+    """Users enrolled through the configured store, with ``VOICEAUTH_TEMPLATE_KEY`` as given."""
+    settings = dataclasses.replace(Settings.from_env(), template_key=settings_key)
+    users: list[UserId] = []
+    async with build_database(settings) as database:
+        repository = build_stores(database, build_cipher(settings))[0]
+        for seed in range(first_seed, first_seed + count):
+            user = UserId.new()
+            await repository.save_sample(user, None, sample(seed), now=T0, replace=False)
+            users.append(user)
+    return users
+
+
+async def _readable_with(settings_key: str, users: list[UserId]) -> bool:
+    settings = dataclasses.replace(Settings.from_env(), template_key=settings_key)
+    async with build_database(settings) as database:
+        repository = build_stores(database, build_cipher(settings))[0]
+        return all([await repository.get(user) is not None for user in users])
+
+
+def test_new_key_prints_a_usable_key(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["db", "new-key"]) == 0
+    out, err = capsys.readouterr()
+    key = out.strip()
+    assert len(key) == 44
+    assert "template key id" in err
+    assert key not in err
+    assert main(["db", "new-key"]) == 0
+    assert capsys.readouterr().out.strip() != key
+
+
+def _rotate_from_clear_and_old_key(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["db", "migrate"]) == 0
+    key_a, key_b = new_key(), new_key()
+    clear = asyncio.run(_enrol_under(None, 3, 1))
+    sealed = asyncio.run(_enrol_under(key_a, 2, 10))
+    capsys.readouterr()
+
+    monkeypatch.delenv("VOICEAUTH_TEMPLATE_KEY", raising=False)
+    assert main(["db", "rotate-key"]) == 2
+    assert "VOICEAUTH_TEMPLATE_KEY is not set" in capsys.readouterr().err
+    assert main(["db", "status"]) == 0
+    assert "3 in the clear, 2 sealed under key" in capsys.readouterr().out
+
+    monkeypatch.setenv("VOICEAUTH_TEMPLATE_KEY", f"{key_b},{key_a}")
+    assert main(["db", "rotate-key", "--batch-size", "2"]) == 0
+    out, _ = capsys.readouterr()
+    assert "resealed 2/5 voiceprints" in out
+    assert "resealed 5/5 voiceprints" in out
+    assert "3 were in the clear, 2 under an older key" in out
+    assert "the older keys are no longer needed" in out
+    assert key_a not in out
+    assert key_b not in out
+
+    # Key B alone reads every row afterwards; a second run has nothing to do.
+    assert asyncio.run(_readable_with(key_b, clear + sealed))
+    monkeypatch.setenv("VOICEAUTH_TEMPLATE_KEY", key_b)
+    assert main(["db", "rotate-key"]) == 0
+    assert "nothing to do" in capsys.readouterr().out
+    assert main(["db", "status"]) == 0
+    assert "5 sealed under key" in capsys.readouterr().out
+
+
+def test_rotate_key_on_the_embedded_database(
+    environment: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    del environment
+    _rotate_from_clear_and_old_key(monkeypatch, capsys)
+
+
+def test_rotate_key_on_postgres(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    del database_url
+    _rotate_from_clear_and_old_key(monkeypatch, capsys)
+
+
+def test_a_malformed_key_is_a_configuration_error(
+    environment: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    del environment
+    monkeypatch.setenv("VOICEAUTH_TEMPLATE_KEY", "too-short")
+    assert main(["db", "rotate-key"]) == 2
+    err = capsys.readouterr().err
+    assert "VOICEAUTH_TEMPLATE_KEY" in err
+    assert "too-short" not in err

@@ -17,6 +17,8 @@ from voiceauth_adapters.postgres import (
     PostgresDatabase,
     PostgresUserRepository,
 )
+from voiceauth_adapters.sealing import new_key, parse_keyring
+from voiceauth_adapters.sealing.cipher import TemplateCipher
 from voiceauth_core import (
     Embedding,
     PhoneNumber,
@@ -53,6 +55,15 @@ class TestPostgresStores(StoreContract):
     @pytest.fixture
     def stores(self, database: PostgresDatabase) -> Stores:
         return PostgresUserRepository(database), PostgresAttemptLog(database)
+
+
+class TestPostgresStoresSealed(StoreContract):
+    """With a template key: every voiceprint sealed (raw rows: test_template_protection.py)."""
+
+    @pytest.fixture
+    def stores(self, database: PostgresDatabase) -> Stores:
+        cipher = TemplateCipher(parse_keyring(new_key()))
+        return PostgresUserRepository(database, cipher=cipher), PostgresAttemptLog(database)
 
 
 class TestPostgresStoresWithoutStatementCache(StoreContract):

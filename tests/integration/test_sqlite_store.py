@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 
 from tests.contract.store_contract import T0, StoreContract, Stores, attempt, sample
+from voiceauth_adapters.sealing import new_key, parse_keyring
+from voiceauth_adapters.sealing.cipher import TemplateCipher
 from voiceauth_adapters.sqlite import SqliteAttemptLog, SqliteDatabase, SqliteUserRepository
 from voiceauth_core import Embedding, StorageUnavailableError, UserId
 from voiceauth_web.commands.db import build_database, build_stores
@@ -32,6 +34,15 @@ class TestSqliteStores(StoreContract):
     @pytest.fixture
     def stores(self, database: SqliteDatabase) -> Stores:
         return SqliteUserRepository(database), SqliteAttemptLog(database)
+
+
+class TestSqliteStoresSealed(StoreContract):
+    """With a template key: every voiceprint sealed (raw rows: test_template_protection.py)."""
+
+    @pytest.fixture
+    def stores(self, database: SqliteDatabase) -> Stores:
+        cipher = TemplateCipher(parse_keyring(new_key()))
+        return SqliteUserRepository(database, cipher=cipher), SqliteAttemptLog(database)
 
 
 async def test_wal_mode_and_foreign_keys_are_on(database: SqliteDatabase) -> None:

@@ -111,7 +111,7 @@ async def template_census(database: PostgresDatabase | SqliteDatabase) -> Templa
 
 
 def reseal_templates(
-    database: PostgresDatabase | SqliteDatabase, cipher: TemplateCipher, *, batch_size: int
+    database: PostgresDatabase | SqliteDatabase, cipher: TemplateCipher, *, batch_size: int = 500
 ) -> AsyncIterator[ResealProgress]:
     """Seal every voiceprint under the cipher's current key, batch by batch (progress yielded)."""
     from voiceauth_adapters import postgres, sqlite
