@@ -112,3 +112,45 @@ def test_eval_refuses_a_pattern_that_matches_nothing(
     assert status == 2
     assert "no audio file" in capsys.readouterr().err
     assert not (tmp_path / "r.json").exists()
+
+
+def test_both_backends_reach_the_same_decisions(tmp_path: Path) -> None:
+    """Switching VOICEAUTH_INFERENCE leaves every trial's decision and score where it was."""
+    reports = {}
+    for backend in ("speechbrain", "onnx"):
+        out = tmp_path / f"{backend}.json"
+        status = main(
+            [
+                "eval",
+                str(FIXTURES),
+                "--pattern",
+                FSDD_PATTERN,
+                "--protocol",
+                "groups",
+                "--enroll-files",
+                "10",
+                "--test-files",
+                "5",
+                "--test-channel",
+                "phone",
+                "--backend",
+                backend,
+                "--out",
+                str(out),
+                "--trials",
+                "--no-cache",
+                "--threads",
+                "1",
+                "--quiet",
+            ]
+        )
+        assert status == 0
+        reports[backend] = json.loads(out.read_text())
+    reference, onnx = reports["speechbrain"], reports["onnx"]
+    assert (reference["backend"], onnx["backend"]) == ("speechbrain", "onnx")
+    assert onnx["service"] == reference["service"]
+    pairs = zip(reference["trial_results"], onnx["trial_results"], strict=True)
+    for theirs, ours in pairs:
+        assert ours["decision"] == theirs["decision"]
+        assert ours["full_raw"] == pytest.approx(theirs["full_raw"], abs=1e-4)
+        assert ours["full_score"] == pytest.approx(theirs["full_score"], abs=1e-3)

@@ -311,6 +311,7 @@ def _run_eval(args: argparse.Namespace) -> int:
         "condition": asdict(condition),
         "policy": {"name": policy.name, "threshold": policy.threshold},
         "model_id": model.model_id,
+        "backend": args.backend or settings.inference_backend,
         "plan": asdict(plan),
         "min_enroll_speech_s": gate.min_enroll_speech_s,
         "min_verify_speech_s": gate.min_verify_speech_s,
