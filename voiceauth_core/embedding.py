@@ -10,7 +10,7 @@ import numpy.typing as npt
 
 from voiceauth_core.errors import InvalidInputError, ModelMismatchError
 
-__all__ = ["Embedding", "Vector", "l2_normalise"]
+__all__ = ["Embedding", "Vector", "check_same_model", "l2_normalise"]
 
 Vector = npt.NDArray[np.float64]
 
@@ -72,11 +72,7 @@ class Embedding:
         Raises:
             ModelMismatchError: The model ids or dimensions differ.
         """
-        if other.model_id != self.model_id or other.dimension != self.dimension:
-            raise ModelMismatchError(
-                f"embeddings of model {other.model_id!r} cannot be compared with or merged into "
-                f"embeddings of model {self.model_id!r}; re-enrol with the current model"
-            )
+        check_same_model(other, model_id=self.model_id, dimension=self.dimension)
 
     def cosine(self, other: Embedding) -> float:
         """Cosine similarity in [-1, 1]; symmetric.
@@ -102,3 +98,16 @@ class Embedding:
             first.check_compatible(other)
         total = np.sum([e.vector for e in embeddings], axis=0)
         return Embedding.from_vector(total, first.model_id)
+
+
+def check_same_model(embedding: Embedding, *, model_id: str, dimension: int) -> None:
+    """Refuse ``embedding`` unless it comes from ``model_id`` with ``dimension`` components.
+
+    Raises:
+        ModelMismatchError: The model ids or dimensions differ.
+    """
+    if embedding.model_id != model_id or embedding.dimension != dimension:
+        raise ModelMismatchError(
+            f"embeddings of model {embedding.model_id!r} cannot be compared with or merged into "
+            f"embeddings of model {model_id!r}; re-enrol with the current model"
+        )

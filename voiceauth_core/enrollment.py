@@ -7,7 +7,7 @@ from datetime import datetime
 
 import numpy as np
 
-from voiceauth_core.embedding import Embedding, Vector
+from voiceauth_core.embedding import Embedding, Vector, check_same_model
 from voiceauth_core.errors import InvalidInputError
 from voiceauth_core.identity import PhoneNumber, UserId
 
@@ -86,7 +86,11 @@ class Enrollment:
         Raises:
             ModelMismatchError: The sample was embedded by another model than the enrolment's.
         """
-        self.centroid.check_compatible(sample.embedding)
+        # Checked against the stored id, not the centroid: a sum may pass through zero on the way
+        # (v, then -v, then w), where the centroid is undefined but the next sum is not.
+        check_same_model(
+            sample.embedding, model_id=self.model_id, dimension=self.embedding_sum.size
+        )
         return replace(
             self,
             phone=phone if phone is not None else self.phone,

@@ -121,6 +121,19 @@ def test_enrollment_adds_samples_and_refuses_other_models() -> None:
         enrollment.add(other, now=T0)
 
 
+def test_a_sum_passing_through_zero_still_takes_the_next_sample() -> None:
+    def sample(vector: list[float], model: str = "m") -> EnrollmentSample:
+        return EnrollmentSample(embedding=Embedding.from_vector(vector, model), speech_seconds=3)
+
+    start = Enrollment.start(user_id=UserId.new(), phone=None, sample=sample([1.0, 0.0]), now=T0)
+    cancelled = start.add(sample([-1.0, 0.0]), now=T0)  # the sum is zero: no centroid yet
+    grown = cancelled.add(sample([0.0, 1.0]), now=T0)
+    assert grown.sample_count == 3
+    assert grown.centroid.vector == pytest.approx([0.0, 1.0])
+    with pytest.raises(ModelMismatchError):
+        cancelled.add(sample([0.0, 1.0], "x"), now=T0)
+
+
 def test_cursors_round_trip_and_refuse_forgeries() -> None:
     cursor = AttemptCursor(created_at=T0, attempt_id=uuid.uuid4())
     assert AttemptCursor.decode(cursor.encode()) == cursor
