@@ -18,13 +18,21 @@ from voiceauth_core.errors import (
     PhoneNumberInUseError,
     ServiceBusyError,
     StorageUnavailableError,
+    TemplateProtectionError,
     UserNotFoundError,
     VoiceAuthError,
 )
 from voiceauth_web.correlation import HEADER, correlation_id, new_correlation_id
 from voiceauth_web.schemas import ErrorOut
 
-__all__ = ["ApiError", "error_response", "handle_exception", "status_of"]
+__all__ = [
+    "ApiError",
+    "error_response",
+    "handle_exception",
+    "log_failure",
+    "public_message",
+    "status_of",
+]
 
 _STATUS: dict[type[VoiceAuthError], int] = {
     InvalidInputError: 400,
@@ -35,6 +43,14 @@ _STATUS: dict[type[VoiceAuthError], int] = {
     ModelMismatchError: 409,
     StorageUnavailableError: 503,
     ServiceBusyError: 503,
+    TemplateProtectionError: 500,
+}
+# Errors only the operator can fix. The caller gets a fixed sentence: the error's own message
+# names the key id and the variable, which help an operator and tell a caller (or an attacker
+# probing users) how the templates are protected and which key is missing. The log gets that
+# message at ERROR, for an alert; it never holds key material (key ids are hashes) nor a vector.
+_OPERATOR_ERRORS: dict[type[VoiceAuthError], str] = {
+    TemplateProtectionError: "a stored voiceprint cannot be read; retrying will not help",
 }
 # Litestar's own HTTP errors, by status, named as clients see them.
 _HTTP_NAMES = {
@@ -70,6 +86,23 @@ def status_of(exc: VoiceAuthError) -> int:
     return 500
 
 
+def _operator_sentence(exc: VoiceAuthError) -> str | None:
+    return next((text for kind, text in _OPERATOR_ERRORS.items() if isinstance(exc, kind)), None)
+
+
+def public_message(exc: VoiceAuthError) -> str:
+    """What the caller is told about ``exc``: its message, or a fixed sentence for an operator's
+    error (:data:`_OPERATOR_ERRORS`)."""
+    sentence = _operator_sentence(exc)
+    return exc.message if sentence is None else sentence
+
+
+def log_failure(exc: VoiceAuthError, what: str, **fields: object) -> None:
+    """Log a core error that ended ``what``: at INFO, or at ERROR when the operator must act."""
+    level = "INFO" if _operator_sentence(exc) is None else "ERROR"
+    logger.bind(error=exc.name, **fields).log(level, "{}: {}", what, exc.message)
+
+
 def error_response(
     status: int, name: str, message: str, *, offered_id: str | None = None
 ) -> Response[ErrorOut]:
@@ -94,8 +127,8 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
     if isinstance(exc, VoiceAuthError):
         status = status_of(exc)
         name = "ValidationError" if isinstance(exc, InvalidInputError) else exc.name
-        logger.bind(error=exc.name, status=status).info("request failed: {}", exc.message)
-        return error_response(status, name, exc.message)
+        log_failure(exc, "request failed", status=status)
+        return error_response(status, name, public_message(exc))
     if isinstance(exc, ApiError):
         return error_response(exc.status_code, exc.name, exc.message)
     if isinstance(exc, ValidationException):

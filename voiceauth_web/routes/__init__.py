@@ -31,7 +31,7 @@ _ERRORS = {
         415: "UnsupportedMediaType",
         422: "AudioProcessingError or CaptureError (no speech)",
         429: "RateLimitExceeded",
-        500: "InternalServerError",
+        500: "InternalServerError or TemplateProtectionError (a stored voiceprint unreadable)",
         502: "CaptureError (the call's audio socket failed)",
         503: "StorageUnavailableError or ServiceBusyError",
     }.items()

@@ -6,10 +6,10 @@ import asyncio
 from typing import Any
 
 from litestar import post
-from loguru import logger
 
 from voiceauth_core import CapturePlan, PhoneNumber, UserId, Verify, VoiceAuthError
 from voiceauth_web.correlation import correlation_id
+from voiceauth_web.error_responses import log_failure, public_message
 from voiceauth_web.instrumented import InstrumentedSource
 from voiceauth_web.observability import Metrics
 from voiceauth_web.presenters import MESSAGES
@@ -53,8 +53,8 @@ async def _verify_voice(
     except TimeoutError:
         return "Voice check unavailable: the check took too long."
     except VoiceAuthError as exc:
-        logger.bind(error=exc.name).info("verify_voice failed: {}", exc.message)
-        return f"Voice check unavailable: {exc.message}."
+        log_failure(exc, "verify_voice failed")
+        return f"Voice check unavailable: {public_message(exc)}."
     observe(metrics, result, source.channel)
     return MESSAGES[result.decision]
 

@@ -290,6 +290,8 @@ async def test_openapi_and_metrics_are_served(tmp_path: Path) -> None:
     async with AsyncTestClient(fake_app(tmp_path)) as client:
         schema = (await client.get("/schema/openapi.json")).json()
         assert "/api/v1/verify-password" in schema["paths"]
+        errors = schema["paths"]["/api/v1/users/{user_id}"]["get"]["responses"]
+        assert "TemplateProtectionError" in errors["500"]["description"]
         assert (await client.get("/docs", follow_redirects=False)).status_code in (301, 302, 307)
         assert "swagger" in (await client.get("/schema/swagger")).text.lower()
         await client.post(f"/api/v1/users/{uuid.uuid4()}/enrollments", files=upload(voice(ALICE)))

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from dependency_injector import providers
 from litestar.testing import AsyncTestClient
+from loguru import logger
 
 from tests.unit.web.app_harness import fake_container
-from voiceauth_core import Audio
+from voiceauth_adapters.sealing import parse_keyring
+from voiceauth_adapters.sealing.cipher import TemplateCipher
+from voiceauth_core import Audio, UserId
 from voiceauth_core.errors import (
     CaptureError,
     ServiceBusyError,
     StorageUnavailableError,
+    TemplateProtectionError,
     VoiceAuthError,
 )
 from voiceauth_core.testing import (
@@ -174,3 +182,90 @@ async def test_a_failed_capture_is_422_when_silent_else_502(
         history = (await client.get(f"/api/v1/users/{user}/auth-history")).json()
         assert len(history["attempts"]) == 1
         assert history["attempts"][0]["success"] is False
+
+
+SEALING_KEY = base64.urlsafe_b64encode(bytes(range(32))).decode()
+CONFIGURED_KEY = base64.urlsafe_b64encode(bytes(range(32, 64))).decode()
+
+
+def unreadable_voiceprint() -> tuple[TemplateProtectionError, str]:
+    """The error a store raises on a row sealed under a key the service does not hold, and
+    that key's id (which the operator's log names)."""
+    user = UserId.new()
+    sealer = TemplateCipher(parse_keyring(SEALING_KEY))
+    sealed = sealer.seal(user, "embedding_sum", np.ones(192))
+    try:
+        TemplateCipher(parse_keyring(CONFIGURED_KEY)).open(user, "embedding_sum", sealed)
+    except TemplateProtectionError as exc:
+        return exc, sealer.key_id.hex()
+    raise AssertionError("a value sealed under another key opened")
+
+
+@pytest.fixture
+def records() -> Iterator[list[dict[str, Any]]]:
+    """Every log record the app writes while the test runs."""
+    caught: list[dict[str, Any]] = []
+
+    def sink(message: Any) -> None:
+        caught.append(message.record)
+
+    handler = logger.add(sink, level="DEBUG")
+    yield caught
+    logger.remove(handler)
+
+
+def assert_no_key_material(text: str) -> None:
+    for key in (SEALING_KEY, CONFIGURED_KEY):
+        assert key.rstrip("=") not in text
+        assert base64.urlsafe_b64decode(key).hex() not in text
+
+
+async def test_an_unreadable_voiceprint_is_a_500_naming_no_key_and_an_error_log_line(
+    tmp_path: Path, records: list[dict[str, Any]]
+) -> None:
+    error, key_id = unreadable_voiceprint()
+    container = fake_container(tmp_path, vapi_tool_secret="s3cret")
+    container.adapters.raw_users.override(providers.Object(BrokenUsers(error)))
+    call = {
+        "message": {
+            "type": "tool-calls",
+            "toolCallList": [
+                {
+                    "id": "call_tool_1",
+                    "type": "function",
+                    "function": {
+                        "name": "verify_voice",
+                        "arguments": json.dumps({"userId": str(uuid.uuid4())}),
+                    },
+                }
+            ],
+            "call": {"id": "call-1", "monitor": {"listenUrl": "wss://example.vapi.ai/listen"}},
+        }
+    }
+    async with AsyncTestClient(create_app(container)) as client:
+        response = await client.get(f"/api/v1/users/{uuid.uuid4()}")
+        tool = await client.post(
+            "/api/v1/vapi/tool-calls", json=call, headers={"X-Vapi-Secret": "s3cret"}
+        )
+
+    assert_error(response, 500, "TemplateProtectionError")
+    assert "Retry-After" not in response.headers  # a retry meets the same row
+    # The caller learns that the voiceprint is unreadable, nothing about keys.
+    message = response.json()["message"]
+    assert message == "a stored voiceprint cannot be read; retrying will not help"
+    assert tool.status_code == 200, tool.text
+    answer = tool.json()["results"][0]["result"]
+    assert answer == f"Voice check unavailable: {message}."
+    for text in (response.text, tool.text):
+        assert "key" not in text.lower()
+        assert key_id not in text
+
+    # The operator gets one ERROR line per failure, naming the error and the key id.
+    failures = [r for r in records if r["extra"].get("error") == "TemplateProtectionError"]
+    assert [r["level"].name for r in failures] == ["ERROR", "ERROR"]
+    assert failures[0]["extra"]["status"] == 500
+    assert "status" not in failures[1]["extra"]  # the tool call itself answered 200
+    assert all(key_id in r["message"] for r in failures)
+    logged = "\n".join(f"{r['message']} {r['extra']}" for r in records)
+    assert_no_key_material(logged)
+    assert "1.0, 1.0" not in logged  # nor the voiceprint
