@@ -15,6 +15,7 @@ from litestar.middleware import DefineMiddleware
 from loguru import logger
 
 from voiceauth_web.api_docs import openapi_config, swagger_assets
+from voiceauth_web.commands.db import CLEAR_TEMPLATES_WARNING
 from voiceauth_web.containers import Container
 from voiceauth_web.error_responses import handle_exception
 from voiceauth_web.middleware import AccessControl, RequestContext
@@ -50,10 +51,7 @@ def create_app(container: Container) -> Litestar:
             await adapters.schema_check()(database)
             await adapters.template_check()(database)
             if adapters.cipher() is None:
-                logger.warning(
-                    "VOICEAUTH_TEMPLATE_KEY is not set: voiceprints are stored in the clear "
-                    "(make a key with `voiceauth db new-key`)"
-                )
+                logger.warning(CLEAR_TEMPLATES_WARNING)
             # The model and the detector load now, off the loop, never on a first request.
             model = await asyncio.to_thread(adapters.model)
             await asyncio.to_thread(adapters.detector)

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from voiceauth_core.ports import AttemptLog, UserRepository
 
 __all__ = [
+    "CLEAR_TEMPLATES_WARNING",
     "MIGRATE_COMMAND",
     "ROTATE_COMMAND",
     "build_cipher",
@@ -45,6 +46,11 @@ __all__ = [
 MIGRATE_COMMAND = "voiceauth db migrate"
 #: The command that seals every voiceprint under the current template key.
 ROTATE_COMMAND = "voiceauth db rotate-key"
+#: What the service logs, and the commands that touch voiceprints print, without a template key.
+CLEAR_TEMPLATES_WARNING = (
+    "VOICEAUTH_TEMPLATE_KEY is not set: voiceprints are stored in the clear "
+    "(make a key with `voiceauth db new-key`)"
+)
 
 
 def build_database(settings: Settings) -> PostgresDatabase | SqliteDatabase:
