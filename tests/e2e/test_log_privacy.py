@@ -1,6 +1,8 @@
 """End to end: a whole enrol/verify/erase flow against the real service at ``LOG_LEVEL=DEBUG``,
-then every line the process wrote (stdout and stderr, JSON or not) is searched for the phone
-number, the listen URLs, the audio URL's tokens, every key and secret, and the voiceprint."""
+with voiceprints sealed under a fresh template key, then every line the process wrote (stdout and
+stderr, JSON or not) is searched for the phone number, the listen URLs, the audio URL's tokens,
+every key and secret (the template key too), and the voiceprint: the vectors opened from the
+sealed columns, and the sealed bytes themselves."""
 
 from __future__ import annotations
 
@@ -16,14 +18,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import numpy as np
 import pytest
 
 from tests.e2e.log_leaks import LeakScanner
 from tests.e2e.service import Service, service_process
 from tests.integration.real_model import SPEECH, speech
 from voiceauth_adapters.http.testing import AudioFileServer, Route
+from voiceauth_adapters.sealing import new_key, parse_keyring
+from voiceauth_adapters.sealing.cipher import Field, TemplateCipher
 from voiceauth_adapters.vapi.testing import Failure, ListenCall, VapiListenServer
+from voiceauth_core import UserId
+from voiceauth_core.embedding import Vector
 
 pytestmark = pytest.mark.e2e
 
@@ -45,6 +50,7 @@ class Secrets:
     listen_token: str
     audio_token: str
     audio_signature: str
+    template_key: str
 
     def __repr__(self) -> str:
         return f"Secrets({', '.join(f.name for f in dataclasses.fields(self))})"
@@ -85,6 +91,7 @@ def given() -> Secrets:
         listen_token=token("listentoken"),
         audio_token=token("audiotoken"),
         audio_signature=token("audiosig"),
+        template_key=new_key(),
     )
 
 
@@ -96,22 +103,45 @@ def service(tmp_path: Path, given: Secrets) -> Iterator[LoggedService]:
         "VOICEAUTH_API_KEYS": f"{given.api_key},{given.second_key}",
         "VAPI_TOOL_SECRET": given.tool_secret,
         "VAPI_PUBLIC_KEY": given.public_key,
+        "VOICEAUTH_TEMPLATE_KEY": given.template_key,
     }
     log = tmp_path / "service.log"
     with service_process(env, log) as running:
         yield LoggedService(running=running, log=log, database=tmp_path / "data" / "voiceauth.db")
 
 
-def stored_voiceprints(database: Path) -> list[tuple[str, bytes]]:
-    """The user's stored vectors (mean and sum), read beside the running service."""
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class Voiceprint:
+    """One stored vector: its column, the sealed value in the row, and the vector it opens to."""
+
+    name: str
+    sealed: bytes
+    vector: Vector
+
+    def __repr__(self) -> str:
+        return f"Voiceprint({self.name})"  # never the values, not even in a failure report
+
+
+_COLUMNS: tuple[tuple[str, Field], ...] = (("mean", "embedding"), ("sum", "embedding_sum"))
+
+
+def stored_voiceprints(database: Path, cipher: TemplateCipher) -> list[Voiceprint]:
+    """The users' stored vectors (mean and sum), read beside the running service and opened as
+    the store opens them (bound to the row's user id and the column)."""
     with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as connection:
-        rows = connection.execute("SELECT embedding, embedding_sum FROM users").fetchall()
-    return [
-        (name, blob)
-        for row in rows
-        for name, blob in zip(("mean", "sum"), row, strict=True)
-        if blob
-    ]
+        rows = connection.execute(
+            "SELECT id, embedding, embedding_sealed, embedding_sum, embedding_sum_sealed FROM users"
+        ).fetchall()
+    found: list[Voiceprint] = []
+    for ident, mean, mean_sealed, total, total_sealed in rows:
+        assert mean is None, "a voiceprint is stored in the clear although a key is set"
+        assert total is None, "a voiceprint is stored in the clear although a key is set"
+        user = UserId(value=uuid.UUID(ident))
+        for (name, column), sealed in zip(_COLUMNS, (mean_sealed, total_sealed), strict=True):
+            if sealed:
+                vector = cipher.open(user, column, bytes(sealed))
+                found.append(Voiceprint(name=name, sealed=bytes(sealed), vector=vector))
+    return found
 
 
 def tool_call(phone: str, listen_url: str) -> dict[str, object]:
@@ -148,7 +178,8 @@ async def test_no_log_line_carries_a_phone_number_url_key_or_voiceprint(
     missing_path = f"/recordings/{given.audio_token}/missing.flac"
     files.add(missing_path, Route(status=404, content_type="text/plain"))
     calls = VapiListenServer()
-    voiceprints: list[tuple[str, bytes]] = []
+    cipher = TemplateCipher(parse_keyring(given.template_key))
+    voiceprints: list[Voiceprint] = []
     listen_urls: list[str] = []
 
     def listen(call: ListenCall) -> str:
@@ -179,7 +210,7 @@ async def test_no_log_line_carries_a_phone_number_url_key_or_voiceprint(
             headers=key,
         )
         assert enrolled.status_code == 200, enrolled.text
-        voiceprints += stored_voiceprints(service.database)
+        voiceprints += stored_voiceprints(service.database, cipher)
 
         # A second sample by upload, with the phone in E.164.
         added = await client.post(
@@ -190,7 +221,7 @@ async def test_no_log_line_carries_a_phone_number_url_key_or_voiceprint(
         )
         assert added.status_code == 200, added.text
         assert added.json()["sampleCount"] == 2
-        voiceprints += stored_voiceprints(service.database)
+        voiceprints += stored_voiceprints(service.database, cipher)
 
         # A download that fails logs its URL too.
         failed = await client.post(
@@ -263,13 +294,18 @@ async def test_no_log_line_carries_a_phone_number_url_key_or_voiceprint(
     scanner.phone(PHONE)
     for name, value in given.named():
         scanner.secret(name, value)
+    # The template key also without its base64 padding, and as raw bytes (hex, standard base64).
+    scanner.secret("template key", given.template_key.rstrip("="))
+    scanner.blob("template key bytes", parse_keyring(given.template_key).current.secret)
     for url in listen_urls:
         scanner.secret("listen URL", url)
         scanner.secret("listen URL path", urllib.parse.urlsplit(url).path)
     scanner.secret("audio URL path", audio_path)
-    for name, blob in voiceprints:
-        scanner.blob(f"voiceprint ({name}) bytes", blob)
-        scanner.embedding(f"voiceprint ({name})", np.frombuffer(blob, dtype="<f8").tolist())
+    for voiceprint in voiceprints:
+        name = voiceprint.name
+        scanner.blob(f"voiceprint ({name}) sealed bytes", voiceprint.sealed)
+        scanner.blob(f"voiceprint ({name}) bytes", voiceprint.vector.astype("<f8").tobytes())
+        scanner.embedding(f"voiceprint ({name})", voiceprint.vector.tolist())
 
     lines = service.log.read_text(errors="replace").splitlines()
     # The log is the one the requests went to (each request leaves a line).
