@@ -73,4 +73,5 @@ def verify_out(result: VerificationResult, *, threshold: float) -> VerifyRespons
         speechSeconds=round(result.speech_seconds, 3),
         threshold=threshold,
         attemptId=str(result.attempt.id),
+        audioSeconds=round(result.audio_seconds, 3),
     )

@@ -66,6 +66,7 @@ class VerifyResponse(msgspec.Struct):
     threshold: float
     attemptId: str  # noqa: N815
     records: None = None
+    audioSeconds: float = 0.0  # noqa: N815 - audio heard until the decision, speech or not
 
 
 class AttemptOut(msgspec.Struct):

@@ -23,6 +23,7 @@ import secrets
 import socket
 import ssl
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -93,8 +94,18 @@ class ListenCall:
     authorizations: list[str | None] = field(default_factory=list)
     bytes_sent: int = 0
     frames_sent: int = 0
+    #: (seconds of audio sent so far, ``time.perf_counter()``) after each audio frame: when the
+    #: audio up to a point in the call had gone out (benchmarks time decisions by it).
+    sent_at: list[tuple[float, float]] = field(default_factory=list)
     completed: bool = False
     disconnected: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def time_sent(self, audio_seconds: float) -> float | None:
+        """When the frame that completed the first ``audio_seconds`` of the call went out."""
+        for heard, when in self.sent_at:
+            if heard >= audio_seconds - 1e-6:
+                return when
+        return None
 
     def pcm(self) -> bytes:
         """The interleaved 16-bit little-endian stream the call sends."""
@@ -325,6 +336,7 @@ class VapiListenServer:
             sent_bytes += len(piece)
             call.bytes_sent = sent_bytes
             call.frames_sent = index + 1
+            call.sent_at.append((sent_bytes / bytes_per_s, time.perf_counter()))
             if call.transcript_every and (index + 1) % call.transcript_every == 0:
                 await ws.send_str(_transcript(index))
             if not call.speed:

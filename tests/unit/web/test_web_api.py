@@ -65,7 +65,9 @@ async def test_enrol_verify_history_list_and_erase(tmp_path: Path) -> None:
             "score",
             "rawScore",
             "speechSeconds",
+            "audioSeconds",
         }
+        assert accepted["audioSeconds"] >= accepted["speechSeconds"] > 0.0
 
         other = await client.post(f"/api/v1/users/{user}/verifications", files=upload(voice(BOB)))
         assert other.json()["success"] is False
