@@ -329,3 +329,17 @@ async def test_logs_carry_the_correlation_id_and_never_the_phone_or_embedding(
     assert "call-log-2" in text
     assert "14155550177" not in text
     assert "embedding_sum" not in text
+
+
+async def test_health_names_the_backend_and_what_the_threshold_stands_for(tmp_path: Path) -> None:
+    from voiceauth_web.routes.health import operating_point
+
+    async with AsyncTestClient(fake_app(tmp_path, inference_backend="speechbrain")) as client:
+        body = (await client.get("/api/v1/health")).json()
+    assert body["components"]["model"]["backend"] == "speechbrain"
+    assert "not calibrated" in body["operatingPoint"]  # the fake app scores by raw cosine
+    measured = operating_point("asnorm-calibrated", 0.82)
+    assert "0.07 % of impostors" in measured
+    assert "2.9 % of impostors" in measured
+    assert "stricter" in operating_point("asnorm-calibrated", 0.9)
+    assert "more lenient" in operating_point("asnorm-calibrated", 0.7)
