@@ -12,6 +12,7 @@ from tests.contract.embedding_model_contract import EmbeddingModelContract
 from tests.integration.real_model import ecapa, model_files, speech
 from voiceauth_adapters.inference import BoundedInferencePool
 from voiceauth_adapters.onnx import OnnxEcapa, export_dir_for, onnx_path
+from voiceauth_adapters.onnx.ecapa import GRAPH_VERSION
 from voiceauth_adapters.speechbrain import MODEL_ID, OFFICIAL_SHA256
 from voiceauth_core import Audio
 
@@ -75,6 +76,16 @@ def test_the_export_is_named_by_the_checkpoint_digest_and_reused(export_dir: Pat
     OnnxEcapa.load(model_files(), export_dir=export_dir, threads=1)
     assert path.stat().st_mtime_ns == before
     assert not list(export_dir.glob("*.part"))
+
+
+def test_an_export_of_an_older_graph_is_replaced_and_removed(tmp_path: Path) -> None:
+    digest = OFFICIAL_SHA256["embedding_model.ckpt"][:16]
+    older = tmp_path / f"ecapa-embedding-{digest}.onnx"  # version 1 had no graph version
+    older.write_bytes(b"an export of the unfolded graph")
+    OnnxEcapa.load(model_files(), export_dir=tmp_path, threads=1)
+    assert onnx_path(tmp_path).name.endswith(f"-g{GRAPH_VERSION}.onnx")
+    assert onnx_path(tmp_path).is_file()
+    assert not older.exists()
 
 
 def test_a_damaged_export_is_replaced(tmp_path: Path) -> None:

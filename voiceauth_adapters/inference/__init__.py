@@ -3,7 +3,19 @@
 Importing this package imports neither torch nor onnxruntime.
 """
 
-from voiceauth_adapters.inference.backends import BACKENDS, DEFAULT_BACKEND, load_embedder
+from voiceauth_adapters.inference.backends import (
+    BACKENDS,
+    DEFAULT_BACKEND,
+    backend_variant,
+    load_embedder,
+)
 from voiceauth_adapters.inference.pool import BatchEmbedder, BoundedInferencePool
 
-__all__ = ["BACKENDS", "DEFAULT_BACKEND", "BatchEmbedder", "BoundedInferencePool", "load_embedder"]
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_BACKEND",
+    "BatchEmbedder",
+    "BoundedInferencePool",
+    "backend_variant",
+    "load_embedder",
+]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from voiceauth_adapters.inference.pool import BatchEmbedder
 
-__all__ = ["BACKENDS", "DEFAULT_BACKEND", "load_embedder"]
+__all__ = ["BACKENDS", "DEFAULT_BACKEND", "backend_variant", "load_embedder"]
 
 BACKENDS = ("onnx", "speechbrain")
 DEFAULT_BACKEND = "onnx"
@@ -43,4 +43,19 @@ def load_embedder(backend: str, model_dir: Path, *, cache_dir: Path, threads: in
         from voiceauth_adapters.speechbrain import SpeechBrainEcapa  # noqa: PLC0415
 
         return SpeechBrainEcapa.load(model_dir, threads=threads)
+    raise ValueError(f"unknown inference backend {backend!r} (one of {', '.join(BACKENDS)})")
+
+
+def backend_variant(backend: str) -> str:
+    """What computes the embeddings, as a name for caches of them: the backend and its graph.
+
+    Raises:
+        ValueError: An unknown backend name.
+    """
+    if backend == "onnx":
+        from voiceauth_adapters.onnx.ecapa import GRAPH_VERSION  # noqa: PLC0415
+
+        return f"onnx-g{GRAPH_VERSION}"
+    if backend == "speechbrain":
+        return backend
     raise ValueError(f"unknown inference backend {backend!r} (one of {', '.join(BACKENDS)})")

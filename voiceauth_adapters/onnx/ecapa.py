@@ -2,9 +2,11 @@
 
 The features are SpeechBrain's own modules (``Fbank`` with 80 mels, then sentence mean
 normalisation), computed in torch exactly as ``EncoderClassifier.encode_batch`` does; only the
-embedding network (``mods.embedding_model``, 20.8 M parameters) runs in onnxruntime. The ONNX file
+embedding network (``mods.embedding_model``, 20.8 M parameters) runs in onnxruntime, its pooling
+folded into an equal but cheaper form first (``voiceauth_adapters.onnx.folding``). The ONNX file
 is exported once from the verified checkpoint and cached under a name that carries the
-checkpoint's SHA-256, so a different checkpoint can never reuse a stale export.
+checkpoint's SHA-256 and the graph's version, so neither a different checkpoint nor a changed
+graph can ever reuse a stale export.
 """
 
 from __future__ import annotations
@@ -27,11 +29,15 @@ __all__ = ["OnnxEcapa", "ensure_export", "export_dir_for", "onnx_path"]
 MIN_SAMPLES = 1600  # 0.1 s at 16 kHz, as the SpeechBrain adapter
 _N_MELS = 80
 _OPSET = 17
+#: The exported graph's own version, in its file name: a changed graph is never read from an
+#: older export (2: the pooling folded, ``voiceauth_adapters.onnx.folding``).
+GRAPH_VERSION = 2
 
 
 def onnx_path(export_dir: Path) -> Path:
     """Where the export of the official checkpoint lives in ``export_dir``."""
-    return export_dir / f"ecapa-embedding-{OFFICIAL_SHA256['embedding_model.ckpt'][:16]}.onnx"
+    digest = OFFICIAL_SHA256["embedding_model.ckpt"][:16]
+    return export_dir / f"ecapa-embedding-{digest}-g{GRAPH_VERSION}.onnx"
 
 
 def export_dir_for(model_dir: Path, cache_dir: Path) -> Path:
@@ -66,7 +72,9 @@ def _export(model_dir: Path, target: Path) -> None:
 
     import torch  # noqa: PLC0415
 
-    network = _network(model_dir)
+    from voiceauth_adapters.onnx.folding import fold_pooling  # noqa: PLC0415 - imports torch
+
+    network = fold_pooling(_network(model_dir))
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".onnx.part")
     os.close(handle)
@@ -88,6 +96,9 @@ def _export(model_dir: Path, target: Path) -> None:
         Path(temporary).replace(target)
     finally:
         Path(temporary).unlink(missing_ok=True)
+    for stale in target.parent.glob("ecapa-embedding-*.onnx"):
+        if stale != target:  # an export of an older graph or checkpoint: never read again
+            stale.unlink(missing_ok=True)
 
 
 def ensure_export(model_dir: Path, export_dir: Path) -> tuple[Path, bool]:

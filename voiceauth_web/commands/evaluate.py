@@ -167,8 +167,10 @@ def _ports(
 
     decoder, detector, model = _service_adapters(args, settings)
     cache = None if args.no_cache else (args.cache or settings.cache_dir / "eval-cache")
-    backend = args.backend or settings.inference_backend
-    return decoder, CachedSpeechDetector(detector), CachedModel(model, cache, variant=backend)
+    from voiceauth_adapters.inference import backend_variant
+
+    variant = backend_variant(args.backend or settings.inference_backend)
+    return decoder, CachedSpeechDetector(detector), CachedModel(model, cache, variant=variant)
 
 
 def _service_adapters(
