@@ -17,6 +17,32 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "fsdd-eval"
 FSDD_PATTERN = "_(?P<speaker>[a-z]+)_"
 
 
+def eval_fixtures(out: Path, *options: str) -> int:
+    """``voiceauth eval`` on the FSDD fixtures: ten digits enrol, five verify, every trial kept."""
+    return main(
+        [
+            "eval",
+            str(FIXTURES),
+            "--pattern",
+            FSDD_PATTERN,
+            "--protocol",
+            "groups",
+            "--enroll-files",
+            "10",
+            "--test-files",
+            "5",
+            "--out",
+            str(out),
+            "--trials",
+            "--no-cache",
+            "--threads",
+            "1",
+            "--quiet",
+            *options,
+        ]
+    )
+
+
 def test_the_corpus_reader_takes_speakers_from_the_pattern() -> None:
     clips = read_corpus(FIXTURES, pattern=FSDD_PATTERN)
     assert sorted({c.speaker for c in clips}) == ["george", "jackson", "theo"]
@@ -38,32 +64,8 @@ def test_eval_reports_error_rates_and_genuine_trials_outscore_impostors(
 ) -> None:
     out = tmp_path / "report.json"
     plot = tmp_path / "report.png"
-    status = main(
-        [
-            "eval",
-            str(FIXTURES),
-            "--pattern",
-            FSDD_PATTERN,
-            "--protocol",
-            "groups",
-            "--enroll-files",
-            "10",
-            "--test-files",
-            "5",
-            "--test-channel",
-            test_channel,
-            "--scoring",
-            scoring,
-            "--out",
-            str(out),
-            "--plot",
-            str(plot),
-            "--trials",
-            "--no-cache",
-            "--threads",
-            "1",
-            "--quiet",
-        ]
+    status = eval_fixtures(
+        out, "--test-channel", test_channel, "--scoring", scoring, "--plot", str(plot)
     )
     assert status == 0
     report = json.loads(out.read_text())
@@ -119,31 +121,7 @@ def test_both_backends_reach_the_same_decisions(tmp_path: Path) -> None:
     reports = {}
     for backend in ("speechbrain", "onnx"):
         out = tmp_path / f"{backend}.json"
-        status = main(
-            [
-                "eval",
-                str(FIXTURES),
-                "--pattern",
-                FSDD_PATTERN,
-                "--protocol",
-                "groups",
-                "--enroll-files",
-                "10",
-                "--test-files",
-                "5",
-                "--test-channel",
-                "phone",
-                "--backend",
-                backend,
-                "--out",
-                str(out),
-                "--trials",
-                "--no-cache",
-                "--threads",
-                "1",
-                "--quiet",
-            ]
-        )
+        status = eval_fixtures(out, "--test-channel", "phone", "--backend", backend)
         assert status == 0
         reports[backend] = json.loads(out.read_text())
     reference, onnx = reports["speechbrain"], reports["onnx"]
