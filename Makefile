@@ -11,7 +11,8 @@ PYTHON ?= python3
 LOCK_HASH := $(shell cat constraints.txt pyproject.toml | sha256sum | cut -c1-12)
 VENV ?= $(HOME)/.cache/voiceauth/venv
 BIN := $(VENV)/bin
-# The stamp names both the lock and this clone: another clone re-links the editable install.
+# The stamp names both the lock and this clone: another clone re-links the editable install, and
+# then removes every stamp, so that each clone re-links it to itself on its next run.
 STAMP := $(VENV)/.installed-$(LOCK_HASH)-$(shell pwd | sha256sum | cut -c1-8)
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -27,7 +28,7 @@ $(STAMP): constraints.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
-	@rm -f $(VENV)/.installed-*-$(shell pwd | sha256sum | cut -c1-8)
+	@rm -f $(VENV)/.installed-*
 	@touch $@
 
 install: $(STAMP) ## Create the virtual environment (if missing) and install everything, pinned
