@@ -11,6 +11,7 @@ from voiceauth_adapters.evaluation.fitting import (
     Point,
     RecordedTrial,
     fit_parameters,
+    middle_of_safe_band,
     replay,
 )
 from voiceauth_core.attempt import Decision
@@ -94,3 +95,14 @@ def test_fit_needs_both_channels() -> None:
         fit_parameters(only_clean)
     with pytest.raises(InvalidInputError):
         fit_parameters([])
+
+
+def test_the_operating_point_is_the_middle_of_the_band_within_targets() -> None:
+    grid = np.arange(7.0)
+    # Fewest errors at 3, but every point from 1 to 5 keeps each condition within target.
+    assert middle_of_safe_band(grid, np.array([5.0, 0.9, 0.2, 0.1, 0.6, 0.9, 3.0])) == 3.0
+    assert middle_of_safe_band(grid, np.array([5.0, 0.2, 0.1, 0.6, 0.9, 0.9, 3.0])) == 3.0
+    # Two safe runs: the longer one.
+    assert middle_of_safe_band(grid, np.array([0.5, 2.0, 0.5, 0.5, 0.5, 2.0, 0.5])) == 3.0
+    # Nothing meets the targets: the middle of the best points.
+    assert middle_of_safe_band(grid, np.array([3.0, 2.0, 2.0, 4.0, 5.0, 6.0, 7.0])) == 1.5

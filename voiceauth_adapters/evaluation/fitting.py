@@ -36,6 +36,7 @@ __all__ = [
     "ScoreRecorder",
     "choose_margins",
     "fit_parameters",
+    "middle_of_safe_band",
     "replay",
 ]
 
@@ -272,11 +273,14 @@ def _place_point(
     band: tuple[float, float],
     target_speech_s: float,
 ) -> float:
-    """The operating point: the log-odds that best balance each condition's error targets.
+    """The operating point: the middle of the band that keeps every condition within target.
 
     Candidates are scanned; each is scored by its worst condition's ``max(FRR / 3 %,
-    FAR / 0.5 %)`` on whole captures, and the middle of the best run of candidates is taken, so
-    the point sits in the middle of the safe band rather than at its edge.
+    FAR / 0.5 %)`` on whole captures. The safe band is every candidate scoring at most 1 (each
+    condition within 3 % false rejects and 0.5 % false accepts), and its middle is taken, so
+    that the point is as far as it can be from both edges: new voices and channels move scores
+    by amounts the calibration speakers cannot show. Where no candidate meets the targets, the
+    middle of the best-scoring run is taken instead.
     """
     conditions = sorted({t.condition for t in trials})
     grid = np.arange(-6.0, 12.0, 0.05)
@@ -302,9 +306,27 @@ def _place_point(
         frr = (genuine[None, :] < grid[:, None]).mean(axis=1)
         far = (impostor[None, :] >= grid[:, None]).mean(axis=1)
         worst = np.maximum(worst, np.maximum(frr / 0.03, far / 0.005))
-    best = worst.min()
-    chosen = np.nonzero(worst <= best + 1e-12)[0]
-    return float(grid[chosen[len(chosen) // 2]])
+    return middle_of_safe_band(grid, worst)
+
+
+def middle_of_safe_band(grid: np.ndarray, worst: np.ndarray) -> float:
+    """The middle of the longest run of ``grid`` points whose ``worst`` is at most 1.
+
+    ``worst`` is each point's largest error over its target (1: exactly on a target). Where no
+    point meets the targets, the longest run of the best-scoring points stands in.
+    """
+    good = worst <= 1.0
+    if not good.any():
+        good = worst <= worst.min() + 1e-12
+    best_start, best_length, start = 0, 0, None
+    for index, ok in enumerate([*good.tolist(), False]):
+        if ok and start is None:
+            start = index
+        elif not ok and start is not None:
+            if index - start > best_length:
+                best_start, best_length = start, index - start
+            start = None
+    return float((grid[best_start] + grid[best_start + best_length - 1]) / 2)
 
 
 def _band_scale(trials: Sequence[RecordedTrial]) -> tuple[float, float]:
