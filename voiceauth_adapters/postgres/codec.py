@@ -18,7 +18,7 @@ from voiceauth_core.identity import UserId
 if TYPE_CHECKING:
     from voiceauth_adapters.sealing.cipher import Field, TemplateCipher
 
-__all__ = ["decode_vector", "encode_vector"]
+__all__ = ["decode_clear", "decode_vector", "encode_vector"]
 
 
 def encode_vector(
@@ -29,6 +29,11 @@ def encode_vector(
     if sealed is not None:
         return None, sealed
     return [float(x) for x in vector], None
+
+
+def decode_clear(stored: list[float] | None) -> Vector | None:
+    """The vector a ``FLOAT8[]`` column holds in the clear, or None when it is NULL."""
+    return None if stored is None else np.array(stored, dtype=np.float64)
 
 
 def decode_vector(
@@ -44,5 +49,4 @@ def decode_vector(
     Raises:
         TemplateProtectionError: It is sealed and cannot be opened with ``cipher``.
     """
-    array = None if clear is None else np.array(clear, dtype=np.float64)
-    return load_vector(cipher, user_id, field, clear=array, sealed=sealed)
+    return load_vector(cipher, user_id, field, clear=decode_clear(clear), sealed=sealed)

@@ -5,13 +5,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
+from voiceauth_adapters.postgres.codec import decode_clear
 from voiceauth_adapters.postgres.connection import PostgresDatabase
 from voiceauth_adapters.sealing.census import ResealProgress, TemplateCensus
 from voiceauth_core.identity import UserId
@@ -45,10 +43,6 @@ async def template_census(database: PostgresDatabase) -> TemplateCensus:
         return TemplateCensus(clear=clear, sealed={row["key_id"]: row["n"] for row in rows})
 
     return await database.read(run)
-
-
-def _array(stored: list[float] | None) -> Any:
-    return None if stored is None else np.array(stored, dtype=np.float64)
 
 
 async def reseal_templates(
@@ -94,13 +88,13 @@ async def reseal_templates(
                 centroid = cipher.reseal(
                     user_id,
                     "embedding",
-                    clear=_array(row["embedding"]),
+                    clear=decode_clear(row["embedding"]),
                     sealed=row["embedding_sealed"],
                 )
                 total = cipher.reseal(
                     user_id,
                     "embedding_sum",
-                    clear=_array(row["embedding_sum"]),
+                    clear=decode_clear(row["embedding_sum"]),
                     sealed=row["embedding_sum_sealed"],
                 )
                 await conn.execute(
@@ -117,10 +111,5 @@ async def reseal_templates(
         if last is None:
             return
         after = last
-        progress = dataclasses.replace(
-            progress,
-            done=progress.done + done,
-            from_clear=progress.from_clear + from_clear,
-            from_older_keys=progress.from_older_keys + done - from_clear,
-        )
+        progress = progress.after_batch(done=done, from_clear=from_clear)
         yield progress

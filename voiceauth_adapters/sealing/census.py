@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from voiceauth_core.errors import TemplateProtectionError
@@ -69,3 +69,12 @@ class ResealProgress:
     done: int = 0
     from_clear: int = 0
     from_older_keys: int = 0
+
+    def after_batch(self, *, done: int, from_clear: int) -> ResealProgress:
+        """The progress once a batch of ``done`` rows, ``from_clear`` of them clear, committed."""
+        return replace(
+            self,
+            done=self.done + done,
+            from_clear=self.from_clear + from_clear,
+            from_older_keys=self.from_older_keys + done - from_clear,
+        )

@@ -19,7 +19,7 @@ from voiceauth_core.identity import UserId
 if TYPE_CHECKING:
     from voiceauth_adapters.sealing.cipher import Field, TemplateCipher
 
-__all__ = ["decode_time", "decode_vector", "encode_time", "encode_vector"]
+__all__ = ["decode_clear", "decode_time", "decode_vector", "encode_time", "encode_vector"]
 
 _FLOAT64_LE = np.dtype("<f8")
 
@@ -32,6 +32,11 @@ def encode_vector(
     if sealed is not None:
         return None, sealed
     return np.asarray(vector, dtype=_FLOAT64_LE).tobytes(), None
+
+
+def decode_clear(stored: bytes | None) -> Vector | None:
+    """The vector a float64 blob column holds in the clear, or None when it is NULL."""
+    return None if stored is None else np.frombuffer(stored, dtype=_FLOAT64_LE).astype(np.float64)
 
 
 def decode_vector(
@@ -47,8 +52,7 @@ def decode_vector(
     Raises:
         TemplateProtectionError: It is sealed and cannot be opened with ``cipher``.
     """
-    array = None if clear is None else np.frombuffer(clear, dtype=_FLOAT64_LE).astype(np.float64)
-    return load_vector(cipher, user_id, field, clear=array, sealed=sealed)
+    return load_vector(cipher, user_id, field, clear=decode_clear(clear), sealed=sealed)
 
 
 def encode_time(when: datetime) -> str:

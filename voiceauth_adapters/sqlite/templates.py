@@ -5,18 +5,15 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from voiceauth_adapters.sealing.census import ResealProgress, TemplateCensus
+from voiceauth_adapters.sqlite.codec import decode_clear
 from voiceauth_adapters.sqlite.connection import SqliteDatabase
-from voiceauth_core.embedding import Vector
 from voiceauth_core.identity import UserId
 
 if TYPE_CHECKING:
@@ -49,10 +46,6 @@ async def template_census(database: SqliteDatabase) -> TemplateCensus:
     return await database.read(_census)
 
 
-def _array(stored: bytes | None) -> Vector | None:
-    return None if stored is None else np.frombuffer(stored, dtype="<f8").astype(np.float64)
-
-
 def _batch(
     conn: sqlite3.Connection, *, cipher: TemplateCipher, after: str, size: int
 ) -> tuple[int, int, str | None]:
@@ -69,12 +62,12 @@ def _batch(
             " embedding_sum_sealed = ? WHERE id = ?",
             (
                 cipher.reseal(
-                    user_id, "embedding", clear=_array(embedding), sealed=embedding_sealed
+                    user_id, "embedding", clear=decode_clear(embedding), sealed=embedding_sealed
                 ),
                 cipher.reseal(
                     user_id,
                     "embedding_sum",
-                    clear=_array(embedding_sum),
+                    clear=decode_clear(embedding_sum),
                     sealed=embedding_sum_sealed,
                 ),
                 ident,
@@ -113,10 +106,5 @@ async def reseal_templates(
         if last is None:
             return
         after = last
-        progress = dataclasses.replace(
-            progress,
-            done=progress.done + done,
-            from_clear=progress.from_clear + from_clear,
-            from_older_keys=progress.from_older_keys + done - from_clear,
-        )
+        progress = progress.after_batch(done=done, from_clear=from_clear)
         yield progress
