@@ -16,7 +16,7 @@ from loguru import logger
 
 from voiceauth_web.api_docs import openapi_config, swagger_assets
 from voiceauth_web.commands.db import CLEAR_TEMPLATES_WARNING
-from voiceauth_web.containers import Container
+from voiceauth_web.containers import Container, check_database
 from voiceauth_web.error_responses import handle_exception
 from voiceauth_web.middleware import AccessControl, RequestContext
 from voiceauth_web.routes import HANDLERS
@@ -48,9 +48,7 @@ def create_app(container: Container) -> Litestar:
         await database.open()
         opened: list[Any] = [database]
         try:
-            await adapters.schema_check()(database)
-            await adapters.template_check()(database)
-            if adapters.cipher() is None:
+            if await check_database(adapters, database):
                 logger.warning(CLEAR_TEMPLATES_WARNING)
             # The model and the detector load now, off the loop, never on a first request.
             model = await asyncio.to_thread(adapters.model)

@@ -37,7 +37,7 @@ from voiceauth_web.instrumented import InstrumentedAttempts, InstrumentedModel, 
 from voiceauth_web.observability import Metrics
 from voiceauth_web.settings import Settings
 
-__all__ = ["Adapters", "Container", "UseCases", "build_container"]
+__all__ = ["Adapters", "Container", "UseCases", "build_container", "check_database"]
 
 
 def _database(settings: Settings) -> Any:
@@ -252,6 +252,27 @@ class Container(containers.DeclarativeContainer):
     metrics = providers.Singleton(Metrics)
     adapters = providers.Container(Adapters, settings=settings, metrics=metrics)
     use_cases = providers.Container(UseCases, settings=settings, adapters=adapters)
+
+
+async def check_database(adapters: Any, database: Any) -> bool:
+    """The start-up checks of an opened database, as ``serve`` and the commands that touch
+    voiceprints run them: the schema, then that every sealed voiceprint opens.
+
+    Args:
+        adapters: A container's ``Adapters`` (tests override the checks with fakes).
+        database: The opened database.
+
+    Returns:
+        True when no template key is configured (voiceprints are written in the clear), for the
+        caller to warn about in its own way.
+
+    Raises:
+        SchemaVersionError: The database is behind or ahead of the code.
+        TemplateProtectionError: Sealed voiceprints this configuration cannot open.
+    """
+    await adapters.schema_check()(database)
+    await adapters.template_check()(database)
+    return adapters.cipher() is None
 
 
 def build_container(settings: Settings) -> Container:

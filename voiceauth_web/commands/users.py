@@ -33,17 +33,14 @@ def register(subparsers: Any) -> None:
 async def _with_database(settings: Settings, work: Any) -> Any:
     """Open the database, run ``serve``'s start-up checks on it, then ``work(container)``."""
     from voiceauth_web.commands.db import CLEAR_TEMPLATES_WARNING  # noqa: PLC0415
-    from voiceauth_web.containers import build_container  # noqa: PLC0415
+    from voiceauth_web.containers import build_container, check_database  # noqa: PLC0415
 
     container = build_container(settings)
-    adapters = container.adapters
-    database = adapters.database()
+    database = container.adapters.database()
     await database.open()
     try:
-        await adapters.schema_check()(database)
         # As at the service's start: never touch sealed voiceprints this key cannot open.
-        await adapters.template_check()(database)
-        if adapters.cipher() is None:
+        if await check_database(container.adapters, database):
             print(f"voiceauth: warning: {CLEAR_TEMPLATES_WARNING}", file=sys.stderr)
         return await work(container)
     finally:
