@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-__all__ = ["Settings", "SettingsError"]
+__all__ = ["DEFAULT_VOICE_THRESHOLD", "INFERENCE_BACKENDS", "Settings", "SettingsError"]
 
 T = TypeVar("T")
 
@@ -31,6 +31,14 @@ def _default_cache_dir() -> Path:
     return Path(base) / "voiceauth"
 
 
+#: ``VOICE_THRESHOLD``'s default, the operating point ``docs/accuracy.md`` measures.
+DEFAULT_VOICE_THRESHOLD = 0.82
+#: ``VOICEAUTH_INFERENCE``'s choices, the default first: ``voiceauth_adapters.inference``'s
+#: ``BACKENDS`` (a unit test keeps them equal), written out so that reading the settings, as every
+#: command does, imports no adapter (that package pulls in numpy).
+INFERENCE_BACKENDS = ("onnx", "speechbrain")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     """Every setting of the service, with the original service's names and defaults.
@@ -42,7 +50,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
-    voice_threshold: float = 0.82
+    voice_threshold: float = DEFAULT_VOICE_THRESHOLD
     max_audio_duration: float = 30.0
     websocket_timeout: float = 65.0
     supabase_url: str | None = None
@@ -59,7 +67,7 @@ class Settings:
     # The model and inference.
     model_dir: Path | None = None
     cache_dir: Path = field(default_factory=_default_cache_dir)
-    inference_backend: str = "onnx"  # voiceauth_adapters.inference.BACKENDS
+    inference_backend: str = INFERENCE_BACKENDS[0]
     inference_threads: int = 0  # 0: one per core
     inference_workers: int = 0  # 0: one per core
     inference_queue_timeout: float = 10.0
@@ -145,7 +153,7 @@ class Settings:
             model_dir=reader.optional_path("VOICEAUTH_MODEL_DIR"),
             cache_dir=Path(reader.text("VOICEAUTH_CACHE_DIR", str(defaults.cache_dir))),
             inference_backend=reader.choice(
-                "VOICEAUTH_INFERENCE", defaults.inference_backend, ("onnx", "speechbrain")
+                "VOICEAUTH_INFERENCE", defaults.inference_backend, INFERENCE_BACKENDS
             ),
             inference_threads=reader.number(
                 "VOICEAUTH_INFERENCE_THREADS", int, defaults.inference_threads, low=0, high=256

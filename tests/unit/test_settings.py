@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from voiceauth_web.settings import Settings, SettingsError
+from voiceauth_web.settings import INFERENCE_BACKENDS, Settings, SettingsError
 
 pytestmark = pytest.mark.unit
 
@@ -28,6 +28,7 @@ def test_the_inference_backend_defaults_to_onnx_and_names_every_backend() -> Non
     from voiceauth_adapters.inference import BACKENDS, DEFAULT_BACKEND, load_embedder
 
     assert Settings.from_env({}).inference_backend == DEFAULT_BACKEND == "onnx"
+    assert INFERENCE_BACKENDS == BACKENDS
     for backend in BACKENDS:
         assert Settings.from_env({"VOICEAUTH_INFERENCE": backend}).inference_backend == backend
     with pytest.raises(ValueError, match="unknown inference backend 'gpu'"):

@@ -19,7 +19,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from voiceauth_web.settings import Settings, SettingsError
+from voiceauth_web.settings import INFERENCE_BACKENDS, Settings, SettingsError
 
 if TYPE_CHECKING:
     from voiceauth_adapters.evaluation.cache import CachedModel
@@ -152,7 +152,7 @@ def _corpus_arguments(parser: argparse.ArgumentParser, *, protocol: bool = True)
     parser.add_argument("--threads", type=int, default=None, help="inference threads")
     parser.add_argument(
         "--backend",
-        choices=("onnx", "speechbrain"),
+        choices=INFERENCE_BACKENDS,
         default=None,
         help="embedding backend (default: VOICEAUTH_INFERENCE, else onnx)",
     )

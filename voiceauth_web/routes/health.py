@@ -10,15 +10,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from voiceauth_core import StorageUnavailableError
 from voiceauth_web.observability import Metrics
-from voiceauth_web.settings import Settings
+from voiceauth_web.settings import DEFAULT_VOICE_THRESHOLD, Settings
 
 __all__ = ["docs", "health", "healthz", "metrics_text"]
 
 VERSION = "0.1.0"
 
 
-#: The default threshold and what it was measured to mean (docs/accuracy.md).
-DEFAULT_THRESHOLD = 0.82
+#: What the default threshold was measured to mean (docs/accuracy.md).
 _MEASURED = (
     "calibrated score; at the default 0.82, on held-out LibriSpeech speakers (clean and over a "
     "phone line) 0.01 % of impostors were accepted and 0.9 % of genuine callers rejected; on "
@@ -31,9 +30,9 @@ def operating_point(policy: str, threshold: float) -> str:
     """What the configured threshold stands for, in error rates where it was measured."""
     if policy == "cosine":
         return f"raw cosine similarity at {threshold} (VOICEAUTH_SCORING=cosine): not calibrated"
-    if threshold == DEFAULT_THRESHOLD:
+    if threshold == DEFAULT_VOICE_THRESHOLD:
         return _MEASURED
-    if threshold > DEFAULT_THRESHOLD:
+    if threshold > DEFAULT_VOICE_THRESHOLD:
         effect = "stricter than the measured default 0.82: fewer impostors accepted, more"
         effect += " genuine callers rejected"
     else:
