@@ -147,7 +147,7 @@ class OnnxEcapa:
         Raises:
             ModelUnavailableError: A model file is missing or fails its SHA-256 check.
         """
-        verify_model_dir(model_dir)
+        path, _ = ensure_export(model_dir, export_dir)  # verifies the model files first
         import onnxruntime as ort  # noqa: PLC0415
         import torch  # noqa: PLC0415
         from speechbrain.lobes.features import Fbank  # noqa: PLC0415
@@ -156,7 +156,6 @@ class OnnxEcapa:
         from voiceauth_adapters.inference.pool import usable_cores  # noqa: PLC0415
 
         count = threads or usable_cores()
-        path = onnx_path(export_dir)
         options = ort.SessionOptions()
         options.intra_op_num_threads = count
         options.inter_op_num_threads = 1
@@ -167,8 +166,6 @@ class OnnxEcapa:
         # spinning threads steal the cores the other calls compute on (measured: 245 ms
         # against 315 to 570 ms for 10 s of audio on the loaded 2-core machine).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        if not path.is_file():
-            _export(model_dir, path)
         try:
             session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception:  # noqa: BLE001 - a damaged cache file: export again, once
