@@ -3,7 +3,6 @@ server and a local VAPI-compatible listen server."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ from tests.e2e.service import API_KEY, TOOL_SECRET, running_service
 from tests.integration import postgres_harness
 from tests.integration.real_model import SPEECH, speech
 from voiceauth_adapters.http.testing import AudioFileServer, Route
-from voiceauth_adapters.vapi.testing import ListenCall, VapiListenServer
+from voiceauth_adapters.vapi.testing import ListenCall, VapiListenServer, tool_call_message
 
 pytestmark = pytest.mark.e2e
 
@@ -82,28 +81,11 @@ async def test_enrol_verify_history_tool_call_and_erase(service: str) -> None:
         assert [a["success"] for a in history["attempts"]] == [False, True]
 
         # VAPI calls the tool with its secret; the listen URL comes from the call object.
-        tool_call = {
-            "message": {
-                "type": "tool-calls",
-                "toolCallList": [
-                    {
-                        "id": "call_tool_1",
-                        "type": "function",
-                        "function": {
-                            "name": "verify_voice",
-                            "arguments": json.dumps({"phone": phone}),
-                        },
-                    }
-                ],
-                "call": {
-                    "id": "call-1",
-                    "monitor": {
-                        "listenUrl": calls.add(ListenCall(caller=speech("103_b"), speed=4.0))
-                    },
-                    "customer": {"number": phone},
-                },
-            }
-        }
+        tool_call = tool_call_message(
+            {"phone": phone},
+            listen_url=calls.add(ListenCall(caller=speech("103_b"), speed=4.0)),
+            customer_number=phone,
+        )
         answer = await client.post(
             "/api/v1/vapi/tool-calls", json=tool_call, headers={"X-Vapi-Secret": TOOL_SECRET}
         )

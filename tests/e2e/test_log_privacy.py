@@ -7,7 +7,6 @@ sealed columns, and the sealed bytes themselves."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import secrets
 import sqlite3
 import urllib.parse
@@ -26,7 +25,12 @@ from tests.integration.real_model import SPEECH, speech
 from voiceauth_adapters.http.testing import AudioFileServer, Route
 from voiceauth_adapters.sealing import new_key, parse_keyring
 from voiceauth_adapters.sealing.cipher import Field, TemplateCipher
-from voiceauth_adapters.vapi.testing import Failure, ListenCall, VapiListenServer
+from voiceauth_adapters.vapi.testing import (
+    Failure,
+    ListenCall,
+    VapiListenServer,
+    tool_call_message,
+)
 from voiceauth_core import UserId
 from voiceauth_core.embedding import Vector
 
@@ -146,23 +150,13 @@ def stored_voiceprints(database: Path, cipher: TemplateCipher) -> list[Voiceprin
 
 def tool_call(phone: str, listen_url: str) -> dict[str, object]:
     """A VAPI ``tool-calls`` message asking ``verify_voice`` about ``phone``."""
-    return {
-        "message": {
-            "type": "tool-calls",
-            "toolCallList": [
-                {
-                    "id": "call_tool_privacy",
-                    "type": "function",
-                    "function": {"name": "verify_voice", "arguments": json.dumps({"phone": phone})},
-                }
-            ],
-            "call": {
-                "id": "call-privacy",
-                "monitor": {"listenUrl": listen_url},
-                "customer": {"number": phone},
-            },
-        }
-    }
+    return tool_call_message(
+        {"phone": phone},
+        listen_url=listen_url,
+        customer_number=phone,
+        tool_call_id="call_tool_privacy",
+        call_id="call-privacy",
+    )
 
 
 async def test_no_log_line_carries_a_phone_number_url_key_or_voiceprint(

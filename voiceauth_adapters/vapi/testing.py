@@ -24,6 +24,7 @@ import socket
 import ssl
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -35,7 +36,14 @@ from aiohttp import WSCloseCode, web
 
 from voiceauth_core.audio import CANONICAL_RATE, Audio
 
-__all__ = ["Failure", "ListenCall", "VapiListenServer", "refused_url", "tls_contexts"]
+__all__ = [
+    "Failure",
+    "ListenCall",
+    "VapiListenServer",
+    "refused_url",
+    "tls_contexts",
+    "tool_call_message",
+]
 
 
 class Failure(enum.StrEnum):
@@ -396,3 +404,34 @@ def tls_contexts(host: str = "127.0.0.1") -> tuple[ssl.SSLContext, ssl.SSLContex
         server.load_cert_chain(cert_path, key_path)
     client = ssl.create_default_context(cadata=cert_pem.decode())
     return server, client
+
+
+def tool_call_message(
+    arguments: Mapping[str, object],
+    *,
+    listen_url: str,
+    customer_number: str | None = None,
+    tool_call_id: str = "call_tool_1",
+    call_id: str = "call-1",
+) -> dict[str, object]:
+    """A ``tool-calls`` server message as VAPI posts it to a tool's server URL.
+
+    One ``verify_voice`` function call with ``arguments`` (JSON-encoded, as VAPI sends them); the
+    call's live listen socket under ``call.monitor.listenUrl``.
+    """
+    call: dict[str, object] = {"id": call_id, "monitor": {"listenUrl": listen_url}}
+    if customer_number is not None:
+        call["customer"] = {"number": customer_number}
+    return {
+        "message": {
+            "type": "tool-calls",
+            "toolCallList": [
+                {
+                    "id": tool_call_id,
+                    "type": "function",
+                    "function": {"name": "verify_voice", "arguments": json.dumps(dict(arguments))},
+                }
+            ],
+            "call": call,
+        }
+    }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ from loguru import logger
 from tests.unit.web.app_harness import fake_container
 from voiceauth_adapters.sealing import parse_keyring
 from voiceauth_adapters.sealing.cipher import TemplateCipher
+from voiceauth_adapters.vapi.testing import tool_call_message
 from voiceauth_core import Audio, UserId
 from voiceauth_core.errors import (
     CaptureError,
@@ -226,22 +226,9 @@ async def test_an_unreadable_voiceprint_is_a_500_naming_no_key_and_an_error_log_
     error, key_id = unreadable_voiceprint()
     container = fake_container(tmp_path, vapi_tool_secret="s3cret")
     container.adapters.raw_users.override(providers.Object(BrokenUsers(error)))
-    call = {
-        "message": {
-            "type": "tool-calls",
-            "toolCallList": [
-                {
-                    "id": "call_tool_1",
-                    "type": "function",
-                    "function": {
-                        "name": "verify_voice",
-                        "arguments": json.dumps({"userId": str(uuid.uuid4())}),
-                    },
-                }
-            ],
-            "call": {"id": "call-1", "monitor": {"listenUrl": "wss://example.vapi.ai/listen"}},
-        }
-    }
+    call = tool_call_message(
+        {"userId": str(uuid.uuid4())}, listen_url="wss://example.vapi.ai/listen"
+    )
     async with AsyncTestClient(create_app(container)) as client:
         response = await client.get(f"/api/v1/users/{uuid.uuid4()}")
         tool = await client.post(
