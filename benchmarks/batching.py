@@ -27,12 +27,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from embed import DEFAULT_CORPUS
+from embed import DEFAULT_CORPUS, verified_model_dir
 from embed_backends import clips_of
 
 from voiceauth_adapters.onnx import OnnxEcapa
-from voiceauth_adapters.speechbrain import SpeechBrainEcapa, resolve_model
-from voiceauth_web.settings import Settings
+from voiceauth_adapters.speechbrain import SpeechBrainEcapa
 
 
 def timed(work: Callable[[int], object], size: int) -> float:
@@ -49,10 +48,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="threads of both backends")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per size and side")
     args = parser.parse_args()
-    settings = Settings.from_env()
-    model_dir = resolve_model(
-        model_dir=settings.model_dir, cache_dir=settings.cache_dir, allow_download=False
-    ).directory
+    model_dir = verified_model_dir()
     onnx = OnnxEcapa.load(model_dir, export_dir=Path(tempfile.mkdtemp()), threads=args.threads)
     speechbrain = SpeechBrainEcapa.load(model_dir, threads=args.threads)
     session = onnx._session  # the network alone, on a [B, ...] tensor

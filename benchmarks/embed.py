@@ -36,6 +36,14 @@ DEFAULT_CORPUS = (
 )
 
 
+def verified_model_dir() -> Path:
+    """The model files the service would load (``voiceauth model fetch`` put them there)."""
+    settings = Settings.from_env()
+    return resolve_model(
+        model_dir=settings.model_dir, cache_dir=settings.cache_dir, allow_download=False
+    ).directory
+
+
 def plain_speechbrain(model_dir: Path, savedir: Path):
     """An EncoderClassifier loaded the model card's way, offline, from a copy of the files."""
     shutil.copytree(model_dir, savedir)
@@ -70,10 +78,7 @@ def main() -> None:
         clips.append(np.ascontiguousarray(samples[: int(args.seconds * rate)]))
     audio_s = sum(len(c) for c in clips) / 16000
 
-    settings = Settings.from_env()
-    model_dir = resolve_model(
-        model_dir=settings.model_dir, cache_dir=settings.cache_dir, allow_download=False
-    ).directory
+    model_dir = verified_model_dir()
     adapter = SpeechBrainEcapa.load(model_dir, threads=args.threads)
     with tempfile.TemporaryDirectory() as folder:
         plain = plain_speechbrain(model_dir, Path(folder) / "spkrec-ecapa-voxceleb")

@@ -33,11 +33,10 @@ import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from embed import DEFAULT_CORPUS, plain_speechbrain
+from embed import DEFAULT_CORPUS, plain_speechbrain, verified_model_dir
 
 from voiceauth_adapters.onnx import OnnxEcapa
-from voiceauth_adapters.speechbrain import SpeechBrainEcapa, resolve_model
-from voiceauth_web.settings import Settings
+from voiceauth_adapters.speechbrain import SpeechBrainEcapa
 
 LENGTHS = (3.0, 10.0, 30.0)
 #: The network's arithmetic per second of audio: 2 x the multiply-adds of its convolutions at
@@ -73,10 +72,7 @@ def main() -> None:
     import onnxruntime  # noqa: PLC0415
     import torch  # noqa: PLC0415
 
-    settings = Settings.from_env()
-    model_dir = resolve_model(
-        model_dir=settings.model_dir, cache_dir=settings.cache_dir, allow_download=False
-    ).directory
+    model_dir = verified_model_dir()
     adapter = SpeechBrainEcapa.load(model_dir, threads=args.threads)
     export = Path(tempfile.mkdtemp()) / "onnx"
     sides: dict[str, Callable[[np.ndarray], np.ndarray]] = {}
