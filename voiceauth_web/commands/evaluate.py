@@ -159,6 +159,12 @@ def _corpus_arguments(parser: argparse.ArgumentParser, *, protocol: bool = True)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def _backend(args: argparse.Namespace, settings: Settings) -> str:
+    """The embedding backend: ``--backend``, else ``VOICEAUTH_INFERENCE``."""
+    backend: str = args.backend or settings.inference_backend
+    return backend
+
+
 def _ports(
     args: argparse.Namespace, settings: Settings
 ) -> tuple[AudioDecoder, SpeechDetector, CachedModel]:
@@ -169,7 +175,7 @@ def _ports(
     cache = None if args.no_cache else (args.cache or settings.cache_dir / "eval-cache")
     from voiceauth_adapters.inference import backend_variant
 
-    variant = backend_variant(args.backend or settings.inference_backend)
+    variant = backend_variant(_backend(args, settings))
     return decoder, CachedSpeechDetector(detector), CachedModel(model, cache, variant=variant)
 
 
@@ -196,7 +202,7 @@ def _service_adapters(
     except ModelUnavailableError as exc:
         raise SettingsError(f"{exc}; run `voiceauth model fetch` first") from exc
     threads = args.threads if args.threads is not None else settings.inference_threads
-    backend = args.backend or settings.inference_backend
+    backend = _backend(args, settings)
     embedder = load_embedder(
         backend, resolved.directory, cache_dir=settings.cache_dir, threads=threads
     )
@@ -313,7 +319,7 @@ def _run_eval(args: argparse.Namespace) -> int:
         "condition": asdict(condition),
         "policy": {"name": policy.name, "threshold": policy.threshold},
         "model_id": model.model_id,
-        "backend": args.backend or settings.inference_backend,
+        "backend": _backend(args, settings),
         "plan": asdict(plan),
         "min_enroll_speech_s": gate.min_enroll_speech_s,
         "min_verify_speech_s": gate.min_verify_speech_s,
