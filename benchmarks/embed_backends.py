@@ -7,7 +7,9 @@ length a clip made by joining utterances end to end, rotating which side goes fi
 - speechbrain adapter: ``SpeechBrainEcapa.embed_batch`` (the ``VOICEAUTH_INFERENCE=speechbrain``
   compute);
 - onnx adapter: ``OnnxEcapa.embed_batch`` (``VOICEAUTH_INFERENCE=onnx``: SpeechBrain's features
-  in torch, the exported network in onnxruntime), at each thread count in ``--onnx-threads``.
+  in torch, the exported network in onnxruntime), at each thread count in ``--onnx-threads``;
+- onnx-int8 adapter: ``OnnxEcapa.load(int8=True)`` (``VOICEAUTH_INFERENCE=onnx-int8``: the same
+  with the convolutions in 8 bits), at the largest thread count.
 
     python benchmarks/embed_backends.py [CORPUS] [--threads T] [--onnx-threads 1,2] [--repeats R]
 
@@ -89,6 +91,8 @@ def main() -> None:
     for count in (int(value) for value in args.onnx_threads.split(",")):
         onnx = OnnxEcapa.load(model_dir, export_dir=export, threads=count)
         sides[f"onnx adapter, {count} thr"] = lambda clip, model=onnx: model.embed_batch([clip])[0]
+    int8 = OnnxEcapa.load(model_dir, export_dir=export, threads=count, int8=True)
+    sides[f"onnx-int8, {count} thr"] = lambda clip: int8.embed_batch([clip])[0]
     print(f"ONNX export and sessions: {time.perf_counter() - started:.1f} s")
     torch.set_num_threads(args.threads)  # OnnxEcapa.load may lower torch's count for features
 

@@ -36,7 +36,7 @@ DEFAULT_VOICE_THRESHOLD = 0.82
 #: ``VOICEAUTH_INFERENCE``'s choices, the default first: ``voiceauth_adapters.inference``'s
 #: ``BACKENDS`` (a unit test keeps them equal), written out so that reading the settings, as every
 #: command does, imports no adapter (that package pulls in numpy).
-INFERENCE_BACKENDS = ("onnx", "speechbrain")
+INFERENCE_BACKENDS = ("onnx", "onnx-int8", "speechbrain")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

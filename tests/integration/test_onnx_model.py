@@ -76,6 +76,8 @@ def test_the_export_is_named_by_the_checkpoint_digest_and_reused(export_dir: Pat
     OnnxEcapa.load(model_files(), export_dir=export_dir, threads=1)
     assert path.stat().st_mtime_ns == before
     assert not list(export_dir.glob("*.part"))
+    # Made as root at an image's build, read by the service's own user: readable by all.
+    assert path.stat().st_mode & 0o777 == 0o644
 
 
 def test_an_export_of_an_older_graph_is_replaced_and_removed(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ import pytest
 
 from tests.integration.real_model import model_files
 from voiceauth_adapters.onnx import onnx_path
+from voiceauth_adapters.onnx.quantized import int8_path
 from voiceauth_adapters.speechbrain import (
     HUB_REPOSITORY,
     HUB_REVISION,
@@ -300,9 +301,13 @@ def test_the_model_commands(
     assert "from cache" in out
     # The default backend's ONNX export is made by fetch (a read-only image cannot make it).
     assert "ONNX export of the embedding network made" in out
+    assert "int8 ONNX model (onnx-int8) made" in out  # both, so the backend can be switched
     assert onnx_path(cached_model_dir(tmp_path)).is_file()
+    assert int8_path(cached_model_dir(tmp_path)).is_file()
     assert main(["model", "fetch"]) == 0
-    assert "ONNX export of the embedding network present" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "ONNX export of the embedding network present" in out
+    assert "int8 ONNX model (onnx-int8) present" in out
     monkeypatch.setenv("VOICEAUTH_INFERENCE", "speechbrain")
     assert main(["model", "fetch"]) == 0
     assert "ONNX" not in capsys.readouterr().out

@@ -24,7 +24,7 @@ import numpy.typing as npt
 from voiceauth_adapters.speechbrain.manifest import MODEL_ID, OFFICIAL_SHA256, verify_model_dir
 from voiceauth_core.errors import AudioProcessingError
 
-__all__ = ["OnnxEcapa", "ensure_export", "export_dir_for", "onnx_path"]
+__all__ = ["OnnxEcapa", "ensure_export", "export_dir_for", "onnx_path", "publish"]
 
 MIN_SAMPLES = 1600  # 0.1 s at 16 kHz, as the SpeechBrain adapter
 _N_MELS = 80
@@ -93,12 +93,22 @@ def _export(model_dir: Path, target: Path) -> None:
                 opset_version=_OPSET,
                 dynamo=False,
             )
-        Path(temporary).replace(target)
+        publish(Path(temporary), target)
     finally:
         Path(temporary).unlink(missing_ok=True)
     for stale in target.parent.glob("ecapa-embedding-*.onnx"):
         if stale != target:  # an export of an older graph or checkpoint: never read again
             stale.unlink(missing_ok=True)
+
+
+def publish(temporary: Path, target: Path) -> None:
+    """Rename a finished export into place, readable by every user.
+
+    ``mkstemp`` makes its file private (0600); an export made at an image's build time, as root,
+    must stay readable by the service's own unprivileged user.
+    """
+    temporary.chmod(0o644)
+    temporary.replace(target)
 
 
 def ensure_export(model_dir: Path, export_dir: Path) -> tuple[Path, bool]:
@@ -136,18 +146,31 @@ class OnnxEcapa:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, model_dir: Path, *, export_dir: Path, threads: int = 0) -> OnnxEcapa:
+    def load(
+        cls, model_dir: Path, *, export_dir: Path, threads: int = 0, int8: bool = False
+    ) -> OnnxEcapa:
         """Verify the model files, export the network once, open an onnxruntime session.
 
         Args:
             model_dir: A folder holding the five official files.
             export_dir: Where the ONNX export is cached (see :func:`export_dir_for`).
             threads: onnxruntime intra-op threads per call (0: one per core).
+            int8: Run the 8-bit model (:mod:`voiceauth_adapters.onnx.quantized`) instead.
 
         Raises:
-            ModelUnavailableError: A model file is missing or fails its SHA-256 check.
+            ModelUnavailableError: A model file is missing or fails its SHA-256 check, or
+                ``int8`` on a CPU that cannot run it as measured.
         """
-        path, _ = ensure_export(model_dir, export_dir)  # verifies the model files first
+        if int8:
+            from voiceauth_adapters.onnx.quantized import (  # noqa: PLC0415
+                ensure_int8_export,
+                require_int8_cpu,
+            )
+
+            require_int8_cpu()
+            path, _ = ensure_int8_export(model_dir, export_dir)  # verifies the files first
+        else:
+            path, _ = ensure_export(model_dir, export_dir)  # verifies the model files first
         import onnxruntime as ort  # noqa: PLC0415
         import torch  # noqa: PLC0415
         from speechbrain.lobes.features import Fbank  # noqa: PLC0415
@@ -169,7 +192,11 @@ class OnnxEcapa:
         try:
             session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception:  # noqa: BLE001 - a damaged cache file: export again, once
-            _export(model_dir, path)
+            path.unlink(missing_ok=True)
+            if int8:
+                path, _ = ensure_int8_export(model_dir, export_dir)
+            else:
+                _export(model_dir, path)
             session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         torch.set_num_threads(min(torch.get_num_threads(), count))
         return cls(

@@ -85,12 +85,17 @@ def _fetch(args: argparse.Namespace) -> int:
         print(f"voiceauth: {exc}", file=sys.stderr)
         return 1
     print(f"{MODEL_ID}: all files verified, from {resolved.source}, in {resolved.directory}")
-    if settings.inference_backend == "onnx":
+    if settings.inference_backend != "speechbrain":
+        # Both ONNX models, whichever is configured: an image's cache is read-only at run time,
+        # so VOICEAUTH_INFERENCE can be switched there only between models made now.
         from voiceauth_adapters.onnx import ensure_export, export_dir_for  # noqa: PLC0415
+        from voiceauth_adapters.onnx.quantized import ensure_int8_export  # noqa: PLC0415
 
         export_dir = export_dir_for(resolved.directory, settings.cache_dir)
         path, made = ensure_export(resolved.directory, export_dir)
         print(f"ONNX export of the embedding network {'made' if made else 'present'}: {path}")
+        path, made = ensure_int8_export(resolved.directory, export_dir)
+        print(f"int8 ONNX model (onnx-int8) {'made' if made else 'present'}: {path}")
     return 0
 
 
