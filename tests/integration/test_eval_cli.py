@@ -132,3 +132,21 @@ def test_both_backends_reach_the_same_decisions(tmp_path: Path) -> None:
         assert ours["decision"] == theirs["decision"]
         assert ours["full_raw"] == pytest.approx(theirs["full_raw"], abs=1e-4)
         assert ours["full_score"] == pytest.approx(theirs["full_score"], abs=1e-3)
+
+
+def test_the_int8_backend_reaches_the_fp32_decisions(tmp_path: Path) -> None:
+    """The 8-bit model moves scores a little (cosine 0.995+), not the decisions on real digits."""
+    reports = {}
+    for backend in ("onnx", "onnx-int8"):
+        out = tmp_path / f"{backend}.json"
+        status = eval_fixtures(out, "--test-channel", "phone", "--backend", backend)
+        assert status == 0
+        reports[backend] = json.loads(out.read_text())
+    fp32, int8 = reports["onnx"], reports["onnx-int8"]
+    assert int8["backend"] == "onnx-int8"
+    pairs = list(zip(fp32["trial_results"], int8["trial_results"], strict=True))
+    assert pairs
+    for theirs, ours in pairs:
+        assert ours["decision"] == theirs["decision"]
+        assert ours["full_raw"] == pytest.approx(theirs["full_raw"], abs=0.03)
+        assert ours["full_raw"] != theirs["full_raw"]  # really the other model
