@@ -116,6 +116,37 @@ def main() -> None:
         print(f"{name:<20} {condition:<8} {recall:>12.1%} {false_alarm:>10.1%} {rtf:>8.4f}")
     if len(detectors) == 1:
         print("(webrtcvad not installed: pip install webrtcvad-wheels to compare)")
+    growing_capture(files, args.seconds)
+
+
+def growing_capture(files: list[Path], seconds: float) -> None:
+    """Verify's checks on a live capture: the whole capture again after every second of audio.
+
+    The adapter remembers where each recording's frames were left, so every check after the
+    first computes only the new second; a detector that remembers nothing (``remember=0``, as
+    before) computes the whole capture every time. Same captures, same process, alternating.
+    """
+    remembering = SileroSpeechDetector()
+    afresh = SileroSpeechDetector(remember=0)
+    spent = {"remembered": 0.0, "recomputed": 0.0}
+    for index, path in enumerate(files):
+        samples, _ = sf.read(path, dtype="float32")
+        samples = samples[: int(seconds * RATE)]
+        sides = [("remembered", remembering), ("recomputed", afresh)]
+        for end in range(RATE, len(samples) + 1, RATE):
+            capture = Audio(samples=samples[:end], sample_rate=RATE)
+            found = {}
+            for name, detector in sides if index % 2 else sides[::-1]:
+                began = time.perf_counter()
+                found[name] = detector.segments(capture)
+                spent[name] += time.perf_counter() - began
+            assert found["remembered"] == found["recomputed"]
+    print(
+        f"growing capture, checked every 1 s up to {seconds:g} s, {len(files)} utterances: "
+        f"{1e3 * spent['recomputed'] / len(files):.1f} ms of detection per capture recomputed, "
+        f"{1e3 * spent['remembered'] / len(files):.1f} ms remembered "
+        f"({spent['recomputed'] / spent['remembered']:.1f}x), same segments at every check"
+    )
 
 
 if __name__ == "__main__":

@@ -106,3 +106,48 @@ def test_importing_the_detector_leaves_torch_threads_alone() -> None:
         [sys.executable, "-c", script], capture_output=True, check=True, timeout=120, cwd=REPOSITORY
     )
     assert done.stdout.decode().strip() == "2"
+
+
+class _CountingSession:
+    """Wraps the ONNX session to count the frames actually computed."""
+
+    def __init__(self, session: object) -> None:
+        self.session = session
+        self.frames = 0
+
+    def run(self, *args: object, **kwargs: object) -> object:
+        self.frames += 1
+        return self.session.run(*args, **kwargs)  # type: ignore[attr-defined]
+
+
+def test_a_growing_capture_costs_only_its_new_frames_and_gives_the_same_answer() -> None:
+    clip = Audio.concatenate([speech("1088_b"), speech("103_a")]).samples
+    fresh = SileroSpeechDetector()
+    counting = _CountingSession(fresh._session)
+    fresh._session = counting
+    # A live capture checked every 0.7 s (not a whole number of frames), as Verify does.
+    for seconds in np.arange(0.7, len(clip) / 16000, 0.7):
+        samples = clip[: int(seconds * 16000)]
+        frames = -(-len(samples) // 512)
+        counting.frames = 0
+        incremental = fresh.probabilities(samples)
+        assert counting.frames <= 0.7 * 16000 / 512 + 2  # the new frames, and the partial one
+        alone = SileroSpeechDetector().probabilities(samples)
+        assert len(incremental) == frames
+        assert np.array_equal(incremental, alone)  # to the bit
+
+
+def test_a_different_continuation_of_a_remembered_start_is_computed_afresh() -> None:
+    start = speech("1088_b").samples
+    detector = SileroSpeechDetector()
+    detector.probabilities(start)
+    for other in ("103_a", "1098_a"):
+        samples = np.concatenate([start, speech(other).samples])
+        assert np.array_equal(
+            detector.probabilities(samples), SileroSpeechDetector().probabilities(samples)
+        )
+    changed = start.copy()
+    changed[100] += 0.01  # same length, same last samples, one sample changed early on
+    assert np.array_equal(
+        detector.probabilities(changed), SileroSpeechDetector().probabilities(changed)
+    )
