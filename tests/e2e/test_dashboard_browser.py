@@ -60,6 +60,9 @@ def dashboard(tmp_path: Path) -> Iterator[tuple[str, str]]:
         finally:
             process.terminate()
             process.wait(timeout=20)
+        # Stopping `voiceauth dashboard` stops Streamlit itself: nothing keeps the port.
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(f"{url}/_stcore/health", timeout=1)
 
 
 def _browser(profile: Path) -> webdriver.Chrome:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,9 @@ def _run(args: argparse.Namespace) -> int:
         "false",
     ]
     print(
-        f"dashboard on http://{args.host}:{args.port} for {os.environ.get('API_BASE_URL', 'http://127.0.0.1:8000')}"
+        f"dashboard on http://{args.host}:{args.port} for {os.environ.get('API_BASE_URL', 'http://127.0.0.1:8000')}",
+        flush=True,
     )
-    return subprocess.call(command)  # noqa: S603 - our own app, fixed arguments
+    # Streamlit takes this process's place, so a stop signal (a process manager's SIGTERM)
+    # reaches it; a child would outlive its stopped parent and keep the port.
+    os.execv(sys.executable, command)  # noqa: S606 - our own app, fixed arguments
