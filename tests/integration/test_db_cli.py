@@ -198,3 +198,20 @@ def test_a_malformed_key_is_a_configuration_error(
     err = capsys.readouterr().err
     assert "VOICEAUTH_TEMPLATE_KEY" in err
     assert "too-short" not in err
+
+
+def test_serve_on_an_unmigrated_database_says_so_in_one_line_and_exits_1(environment: Path) -> None:
+    del environment  # the data folder is empty: no migration has run
+    done = subprocess.run(
+        [sys.executable, "-m", "voiceauth_web.cli", "serve", "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "voiceauth: SchemaVersionError" in done.stderr or "schema version 0" in done.stderr
+    assert "voiceauth db migrate" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    assert "Uvicorn running" not in done.stderr + done.stdout

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
+import sys
 from typing import Any
 
 from voiceauth_web.settings import Settings
@@ -43,6 +45,11 @@ def _serve(args: argparse.Namespace) -> int:
         logger.warning(
             "no VOICEAUTH_API_KEYS: the API is open to anyone who can reach {}", settings.host
         )
+    refused = _preflight(settings)
+    if refused is not None:
+        logger.error("voiceauth cannot start: {}", refused)
+        print(f"voiceauth: {refused}", file=sys.stderr)
+        return 1
     app = create_app(build_container(settings))
     uvicorn.run(
         app,
@@ -54,3 +61,32 @@ def _serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=30,
     )
     return 0
+
+
+def _preflight(settings: Settings) -> str | None:
+    """The service's start-up checks of the database, run before uvicorn starts.
+
+    The app's lifespan runs them again, but a refusal there reaches the operator as uvicorn's
+    lifespan traceback. Run here first, an unmigrated database or a missing template key is one
+    line naming the fix, and the command exits 1.
+
+    Returns:
+        Why the service cannot start, or None.
+    """
+    from voiceauth_core import VoiceAuthError  # noqa: PLC0415
+    from voiceauth_web.containers import build_container, check_database  # noqa: PLC0415
+
+    async def check() -> None:
+        container = build_container(settings)
+        database = container.adapters.database()
+        await database.open()
+        try:
+            await check_database(container.adapters, database)
+        finally:
+            await database.close()
+
+    try:
+        asyncio.run(check())
+    except VoiceAuthError as exc:
+        return f"{exc.name}: {exc.message}"
+    return None
