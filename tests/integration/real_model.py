@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+import pytest
 import soundfile as sf
 
 from voiceauth_adapters.speechbrain import SpeechBrainEcapa, resolve_model
@@ -45,3 +46,20 @@ def speech(name: str) -> Audio:
     samples, rate = sf.read(SPEECH / f"{name}.flac", dtype="float32")
     assert rate == CANONICAL_RATE
     return Audio(samples=samples, sample_rate=rate)
+
+
+class RealVoices:
+    """The voices an embedding-model contract test hears: two clips of LibriSpeech speaker 103
+    (``voice_a1``, ``voice_a2``) and one of speaker 1088 (``voice_b``)."""
+
+    @pytest.fixture
+    def voice_a1(self) -> Audio:
+        return speech("103_a")
+
+    @pytest.fixture
+    def voice_a2(self) -> Audio:
+        return speech("103_b")
+
+    @pytest.fixture
+    def voice_b(self) -> Audio:
+        return speech("1088_a")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -116,15 +117,19 @@ def test_eval_refuses_a_pattern_that_matches_nothing(
     assert not (tmp_path / "r.json").exists()
 
 
+def phone_reports(tmp_path: Path, *backends: str) -> list[dict[str, Any]]:
+    """The fixtures' JSON report per backend, every test heard over the phone line."""
+    reports = []
+    for backend in backends:
+        out = tmp_path / f"{backend}.json"
+        assert eval_fixtures(out, "--test-channel", "phone", "--backend", backend) == 0
+        reports.append(json.loads(out.read_text()))
+    return reports
+
+
 def test_both_backends_reach_the_same_decisions(tmp_path: Path) -> None:
     """Switching VOICEAUTH_INFERENCE leaves every trial's decision and score where it was."""
-    reports = {}
-    for backend in ("speechbrain", "onnx"):
-        out = tmp_path / f"{backend}.json"
-        status = eval_fixtures(out, "--test-channel", "phone", "--backend", backend)
-        assert status == 0
-        reports[backend] = json.loads(out.read_text())
-    reference, onnx = reports["speechbrain"], reports["onnx"]
+    reference, onnx = phone_reports(tmp_path, "speechbrain", "onnx")
     assert (reference["backend"], onnx["backend"]) == ("speechbrain", "onnx")
     assert onnx["service"] == reference["service"]
     pairs = zip(reference["trial_results"], onnx["trial_results"], strict=True)
@@ -136,13 +141,7 @@ def test_both_backends_reach_the_same_decisions(tmp_path: Path) -> None:
 
 def test_the_int8_backend_reaches_the_fp32_decisions(tmp_path: Path) -> None:
     """The 8-bit model moves scores a little (cosine 0.995+), not the decisions on real digits."""
-    reports = {}
-    for backend in ("onnx", "onnx-int8"):
-        out = tmp_path / f"{backend}.json"
-        status = eval_fixtures(out, "--test-channel", "phone", "--backend", backend)
-        assert status == 0
-        reports[backend] = json.loads(out.read_text())
-    fp32, int8 = reports["onnx"], reports["onnx-int8"]
+    fp32, int8 = phone_reports(tmp_path, "onnx", "onnx-int8")
     assert int8["backend"] == "onnx-int8"
     pairs = list(zip(fp32["trial_results"], int8["trial_results"], strict=True))
     assert pairs

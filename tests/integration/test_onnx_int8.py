@@ -9,12 +9,11 @@ from pathlib import Path
 import pytest
 
 from tests.contract.embedding_model_contract import EmbeddingModelContract
-from tests.integration.real_model import ecapa, model_files, speech
+from tests.integration.real_model import RealVoices, ecapa, model_files, speech
 from voiceauth_adapters.inference import BoundedInferencePool, backend_variant, load_embedder
 from voiceauth_adapters.onnx import OnnxEcapa, onnx_path, quantized
 from voiceauth_adapters.onnx.quantized import INT8_RANGES, ensure_int8_export, int8_path
 from voiceauth_adapters.speechbrain import MODEL_ID
-from voiceauth_core import Audio
 
 pytestmark = pytest.mark.integration
 
@@ -31,22 +30,10 @@ def int8_model(export_dir: Path) -> OnnxEcapa:
     return OnnxEcapa.load(model_files(), export_dir=export_dir, threads=2, int8=True)
 
 
-class TestOnnxInt8Ecapa(EmbeddingModelContract):
+class TestOnnxInt8Ecapa(RealVoices, EmbeddingModelContract):
     @pytest.fixture
     def model(self, export_dir: Path) -> BoundedInferencePool:
         return BoundedInferencePool(int8_model(export_dir), workers=1, queue_timeout=30.0)
-
-    @pytest.fixture
-    def voice_a1(self) -> Audio:
-        return speech("103_a")
-
-    @pytest.fixture
-    def voice_a2(self) -> Audio:
-        return speech("103_b")
-
-    @pytest.fixture
-    def voice_b(self) -> Audio:
-        return speech("1088_a")
 
 
 @pytest.mark.parametrize("name", NAMES)

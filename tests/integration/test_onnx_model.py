@@ -9,12 +9,11 @@ import numpy as np
 import pytest
 
 from tests.contract.embedding_model_contract import EmbeddingModelContract
-from tests.integration.real_model import ecapa, model_files, speech
+from tests.integration.real_model import RealVoices, ecapa, model_files, speech
 from voiceauth_adapters.inference import BoundedInferencePool
 from voiceauth_adapters.onnx import OnnxEcapa, export_dir_for, onnx_path
 from voiceauth_adapters.onnx.ecapa import GRAPH_VERSION
 from voiceauth_adapters.speechbrain import MODEL_ID, OFFICIAL_SHA256
-from voiceauth_core import Audio
 
 pytestmark = pytest.mark.integration
 
@@ -31,22 +30,10 @@ def export_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.getbasetemp() / "onnx-export"
 
 
-class TestOnnxEcapa(EmbeddingModelContract):
+class TestOnnxEcapa(RealVoices, EmbeddingModelContract):
     @pytest.fixture
     def model(self, export_dir: Path) -> BoundedInferencePool:
         return BoundedInferencePool(onnx_model(export_dir), workers=1, queue_timeout=30.0)
-
-    @pytest.fixture
-    def voice_a1(self) -> Audio:
-        return speech("103_a")
-
-    @pytest.fixture
-    def voice_a2(self) -> Audio:
-        return speech("103_b")
-
-    @pytest.fixture
-    def voice_b(self) -> Audio:
-        return speech("1088_a")
 
 
 @pytest.mark.parametrize("name", NAMES)

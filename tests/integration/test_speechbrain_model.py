@@ -16,32 +16,20 @@ import pytest
 import torch
 
 from tests.contract.embedding_model_contract import EmbeddingModelContract
-from tests.integration.real_model import REPOSITORY, SPEECH, ecapa, model_files, speech
+from tests.integration.real_model import REPOSITORY, SPEECH, RealVoices, ecapa, model_files, speech
 from voiceauth_adapters.audio import FfmpegSoundfileDecoder
 from voiceauth_adapters.speechbrain import MODEL_ID, ModelIntegrityError, SpeechBrainEcapa
-from voiceauth_core import Audio, AudioProcessingError
+from voiceauth_core import AudioProcessingError
 
 pytestmark = pytest.mark.integration
 
 NAMES = ["103_a", "103_b", "1088_a", "1088_b", "1098_a", "1098_b"]
 
 
-class TestSpeechBrainEcapa(EmbeddingModelContract):
+class TestSpeechBrainEcapa(RealVoices, EmbeddingModelContract):
     @pytest.fixture
     def model(self) -> SpeechBrainEcapa:
         return ecapa()
-
-    @pytest.fixture
-    def voice_a1(self) -> Audio:
-        return speech("103_a")
-
-    @pytest.fixture
-    def voice_a2(self) -> Audio:
-        return speech("103_b")
-
-    @pytest.fixture
-    def voice_b(self) -> Audio:
-        return speech("1098_b")
 
 
 @functools.cache
