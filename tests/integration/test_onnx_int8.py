@@ -13,7 +13,7 @@ from tests.integration.real_model import RealVoices, ecapa, model_files, speech
 from voiceauth_adapters.inference import BoundedInferencePool, backend_variant, load_embedder
 from voiceauth_adapters.onnx import OnnxEcapa, onnx_path, quantized
 from voiceauth_adapters.onnx.quantized import INT8_RANGES, ensure_int8_export, int8_path
-from voiceauth_adapters.speechbrain import MODEL_ID
+from voiceauth_adapters.speechbrain import MODEL_ID, ModelUnavailableError
 
 pytestmark = pytest.mark.integration
 
@@ -87,6 +87,6 @@ def test_ranges_that_miss_a_tensor_are_refused(
     partial = tmp_path / "ranges.json"
     partial.write_text(json.dumps(shipped))
     monkeypatch.setattr(quantized, "INT8_RANGES", partial)
-    with pytest.raises(RuntimeError, match="miss 1 tensors"):
+    with pytest.raises(ModelUnavailableError, match="miss 1 tensors"):
         ensure_int8_export(model_files(), tmp_path / "export")
     assert not list((tmp_path / "export").glob("*int8*"))

@@ -51,8 +51,9 @@ def int8_supported(machine: str, cpuinfo: str | None) -> bool:
     """Whether this CPU runs the int8 model as measured: x86-64 with VNNI (Linux cpuinfo flags).
 
     Other architectures, and x86-64 systems whose flags cannot be read, are not refused here:
-    onnxruntime's ARM kernels use exact dot products, and without ``/proc/cpuinfo`` nothing is
-    known either way.
+    the saturation is a property of x86's non-VNNI kernels, and without ``/proc/cpuinfo``
+    nothing is known either way. Neither was measured: ``docs/performance.md`` names the CPU
+    that was.
     """
     if machine.lower() not in ("x86_64", "amd64"):
         return True
@@ -123,8 +124,8 @@ def ensure_int8_export(model_dir: Path, export_dir: Path) -> tuple[Path, bool]:
 
     Raises:
         ModelUnavailableError: A model file is missing or fails its SHA-256 check.
-        RuntimeError: The shipped ranges do not name this export's tensors (a different
-            exporter); ``benchmarks/int8_ranges.py`` measures them again.
+        ModelUnavailableError: Also when the shipped ranges do not name this export's tensors
+            (a different exporter); ``benchmarks/int8_ranges.py`` measures them again.
     """
     fp32, _ = ensure_export(model_dir, export_dir)
     target = int8_path(export_dir)
@@ -159,7 +160,7 @@ def _check_ranges_cover(fp32: Path) -> None:
     known = set(json.loads(INT8_RANGES.read_text())["data"])
     missing = sorted(needed - known)
     if missing:
-        raise RuntimeError(
+        raise ModelUnavailableError(
             f"the shipped int8 ranges miss {len(missing)} tensors of this export "
             f"(e.g. {missing[0]}); measure them again with benchmarks/int8_ranges.py"
         )

@@ -67,8 +67,8 @@ def _preflight(settings: Settings) -> str | None:
     """The service's start-up checks of the database, run before uvicorn starts.
 
     The app's lifespan runs them again, but a refusal there reaches the operator as uvicorn's
-    lifespan traceback. Run here first, an unmigrated database or a missing template key is one
-    line naming the fix, and the command exits 1.
+    lifespan traceback. Run here first, an unmigrated database, a missing template key or
+    ``onnx-int8`` on a CPU without VNNI is one line naming the fix, and the command exits 1.
 
     Returns:
         Why the service cannot start, or None.
@@ -85,6 +85,14 @@ def _preflight(settings: Settings) -> str | None:
         finally:
             await database.close()
 
+    if settings.inference_backend == "onnx-int8":
+        from voiceauth_adapters.onnx.quantized import require_int8_cpu  # noqa: PLC0415
+        from voiceauth_adapters.speechbrain import ModelUnavailableError  # noqa: PLC0415
+
+        try:
+            require_int8_cpu()
+        except ModelUnavailableError as exc:
+            return str(exc)
     try:
         asyncio.run(check())
     except VoiceAuthError as exc:
