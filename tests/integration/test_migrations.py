@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -452,3 +453,39 @@ async def test_sqlite_concurrent_migrators_apply_each_migration_once(tmp_path: P
         for db in databases:
             await db.close()
     assert sorted(m.version for result in results for m in result) == list(range(1, HEAD + 1))
+
+
+async def test_sqlite_template_census_reads_indexes_not_the_table(tmp_path: Path) -> None:
+    """Migration 0005's indexes serve every census statement (run at each start)."""
+    from voiceauth_adapters.sqlite.templates import CENSUS_QUERIES
+
+    async with SqliteDatabase(tmp_path / "voiceauth.db") as database:
+        await database.migrate()
+    with sqlite3.connect(tmp_path / "voiceauth.db") as conn:
+        for query in CENSUS_QUERIES:
+            plan = " ".join(str(row[-1]) for row in conn.execute(f"EXPLAIN QUERY PLAN {query}"))
+            assert "USING INDEX users_" in plan or "USING COVERING INDEX users_" in plan, plan
+
+
+async def test_postgres_template_census_uses_the_key_indexes(database: PostgresDatabase) -> None:
+    """Migration 0005's indexes are there and chosen for the census's grouping by key."""
+    await database.migrate()
+
+    columns = {
+        "embedding_sealed": "users_embedding_key",
+        "embedding_sum_sealed": "users_embedding_sum_key",
+    }
+
+    async def plans(conn: Any) -> list[str]:
+        found = []
+        for column in columns:
+            await conn.execute("SET enable_seqscan = off")  # an empty table: ask what is usable
+            rows = await conn.fetch(
+                f"EXPLAIN SELECT count(*) FROM users WHERE {column} IS NOT NULL"
+                f" GROUP BY substring({column} FROM 2 FOR 4)"
+            )
+            found.append(" ".join(row[0] for row in rows))
+        return found
+
+    for index, plan in zip(columns.values(), await database.read(plans), strict=True):
+        assert re.search(rf"(using|on) {index} ", plan.lower()), plan

@@ -34,13 +34,14 @@ async def template_census(database: PostgresDatabase) -> TemplateCensus:
         clear = await conn.fetchval(
             "SELECT count(*) FROM users WHERE embedding IS NOT NULL OR embedding_sum IS NOT NULL"
         )
-        rows = await conn.fetch(
-            "SELECT encode(substring(v FROM 2 FOR 4), 'hex') AS key_id, count(DISTINCT id) AS n"
-            " FROM (SELECT id, embedding_sealed AS v FROM users"
-            " UNION ALL SELECT id, embedding_sum_sealed FROM users) AS sealed"
-            " WHERE v IS NOT NULL GROUP BY 1"
-        )
-        return TemplateCensus(clear=clear, sealed={row["key_id"]: row["n"] for row in rows})
+        by_column = []
+        for column in ("embedding_sealed", "embedding_sum_sealed"):
+            rows = await conn.fetch(
+                f"SELECT encode(substring({column} FROM 2 FOR 4), 'hex') AS key_id, count(*) AS n"
+                f" FROM users WHERE {column} IS NOT NULL GROUP BY substring({column} FROM 2 FOR 4)"
+            )
+            by_column.append({row["key_id"]: row["n"] for row in rows})
+        return TemplateCensus.from_columns(clear=clear, by_column=by_column)
 
     return await database.read(run)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -20,12 +20,26 @@ class TemplateCensus:
 
     Args:
         clear: Rows holding a vector in the clear (a float array or float64 blob).
-        sealed: Rows holding a sealed vector, by the hex id of the key that sealed it (a row
-            half-way through a rotation counts under both keys).
+        sealed: Rows holding a sealed vector, by the hex id of the key that sealed it.
     """
 
     clear: int
     sealed: Mapping[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def from_columns(cls, *, clear: int, by_column: Sequence[Mapping[str, int]]) -> TemplateCensus:
+        """The census from each sealed column's rows per key (what the stores' indexes count).
+
+        A row's two vectors are sealed together, under one key, in one transaction, so each
+        column counts the same rows; where they differ, the larger count is kept. Every key
+        found in either column is listed, so :meth:`require_readable` refuses exactly as if
+        every row had been read.
+        """
+        sealed: dict[str, int] = {}
+        for counts in by_column:
+            for key_id, count in counts.items():
+                sealed[key_id] = max(sealed.get(key_id, 0), count)
+        return cls(clear=clear, sealed=sealed)
 
     def require_readable(self, cipher: TemplateCipher | None) -> None:
         """Refuse to serve a store whose sealed voiceprints this configuration cannot open.

@@ -28,17 +28,22 @@ _NEEDS_RESEALING = (
 )
 
 
+#: The census's statements; each reads one of migration 0005's indexes, not the table.
+CENSUS_QUERIES = (
+    "SELECT count(*) FROM users WHERE embedding IS NOT NULL OR embedding_sum IS NOT NULL",
+    *(
+        f"SELECT lower(hex(substr({column}, 2, 4))), count(*) FROM users"
+        f" WHERE {column} IS NOT NULL GROUP BY substr({column}, 2, 4)"
+        for column in ("embedding_sealed", "embedding_sum_sealed")
+    ),
+)
+
+
 def _census(conn: sqlite3.Connection) -> TemplateCensus:
-    (clear,) = conn.execute(
-        "SELECT count(*) FROM users WHERE embedding IS NOT NULL OR embedding_sum IS NOT NULL"
-    ).fetchone()
-    rows = conn.execute(
-        "SELECT lower(hex(substr(v, 2, 4))), count(DISTINCT id)"
-        " FROM (SELECT id, embedding_sealed AS v FROM users"
-        " UNION ALL SELECT id, embedding_sum_sealed FROM users)"
-        " WHERE v IS NOT NULL GROUP BY 1"
-    ).fetchall()
-    return TemplateCensus(clear=clear, sealed=dict(rows))
+    clear_query, *key_queries = CENSUS_QUERIES
+    (clear,) = conn.execute(clear_query).fetchone()
+    by_column = [dict(conn.execute(query).fetchall()) for query in key_queries]
+    return TemplateCensus.from_columns(clear=clear, by_column=by_column)
 
 
 async def template_census(database: SqliteDatabase) -> TemplateCensus:
