@@ -88,11 +88,12 @@ def main() -> None:
     sides["plain SpeechBrain"] = run_plain
     sides["speechbrain adapter"] = lambda clip: adapter.embed_batch([clip])[0]
     started = time.perf_counter()
-    for count in (int(value) for value in args.onnx_threads.split(",")):
+    counts = [int(value) for value in args.onnx_threads.split(",")]
+    for count in counts:
         onnx = OnnxEcapa.load(model_dir, export_dir=export, threads=count)
         sides[f"onnx adapter, {count} thr"] = lambda clip, model=onnx: model.embed_batch([clip])[0]
-    int8 = OnnxEcapa.load(model_dir, export_dir=export, threads=count, int8=True)
-    sides[f"onnx-int8, {count} thr"] = lambda clip: int8.embed_batch([clip])[0]
+    int8 = OnnxEcapa.load(model_dir, export_dir=export, threads=max(counts), int8=True)
+    sides[f"onnx-int8, {max(counts)} thr"] = lambda clip: int8.embed_batch([clip])[0]
     print(f"ONNX export and sessions: {time.perf_counter() - started:.1f} s")
     torch.set_num_threads(args.threads)  # OnnxEcapa.load may lower torch's count for features
 

@@ -161,6 +161,7 @@ class OnnxEcapa:
             ModelUnavailableError: A model file is missing or fails its SHA-256 check, or
                 ``int8`` on a CPU that cannot run it as measured.
         """
+        make = ensure_export
         if int8:
             from voiceauth_adapters.onnx.quantized import (  # noqa: PLC0415
                 ensure_int8_export,
@@ -168,9 +169,8 @@ class OnnxEcapa:
             )
 
             require_int8_cpu()
-            path, _ = ensure_int8_export(model_dir, export_dir)  # verifies the files first
-        else:
-            path, _ = ensure_export(model_dir, export_dir)  # verifies the model files first
+            make = ensure_int8_export
+        path, _ = make(model_dir, export_dir)  # verifies the model files first
         import onnxruntime as ort  # noqa: PLC0415
         import torch  # noqa: PLC0415
         from speechbrain.lobes.features import Fbank  # noqa: PLC0415
@@ -191,12 +191,9 @@ class OnnxEcapa:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception:  # noqa: BLE001 - a damaged cache file: export again, once
+        except Exception:  # noqa: BLE001 - a damaged cache file: make it again, once
             path.unlink(missing_ok=True)
-            if int8:
-                path, _ = ensure_int8_export(model_dir, export_dir)
-            else:
-                _export(model_dir, path)
+            path, _ = make(model_dir, export_dir)
             session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         torch.set_num_threads(min(torch.get_num_threads(), count))
         return cls(
