@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from voiceauth_adapters.evaluation.channel import phone_channel
+from voiceauth_adapters.audio.telephone import phone_channel
 from voiceauth_adapters.vad import SileroSpeechDetector
 from voiceauth_core import Audio
 

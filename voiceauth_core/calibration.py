@@ -300,6 +300,12 @@ class CalibratedPolicy:
     ``reject_margin`` below) the threshold's log-odds: a score far from the threshold after a
     few seconds will not cross it with more speech.
 
+    The probe is compared with the enrolment's voiceprint as recorded, unless the two were heard
+    through different channels (mismatch above ``switch_mismatch``) and the enrolment's
+    phone-band voiceprint is closer to the probe's channel: then with that one (see
+    :meth:`template`). The raw cosine returned stays the one with the voiceprint as recorded,
+    the original service's score.
+
     Args:
         asnorm: The normaliser (cohort and ``top_k``).
         calibration: The map from normalised score, speech and channel mismatch to log-odds.
@@ -307,6 +313,7 @@ class CalibratedPolicy:
         threshold: Accept at or above this calibrated score (``VOICE_THRESHOLD``).
         accept_margin: Log-odds above the threshold for an early accept.
         reject_margin: Log-odds below the threshold for an early reject.
+        switch_mismatch: Channel mismatch above which the phone-band voiceprint is considered.
     """
 
     asnorm: AsNorm
@@ -315,9 +322,12 @@ class CalibratedPolicy:
     threshold: float = 0.82
     accept_margin: float = 2.0
     reject_margin: float = 4.0
+    switch_mismatch: float = 0.5
 
     def __post_init__(self) -> None:
         _check_threshold(self.threshold)
+        if not 0.0 <= self.switch_mismatch <= 1.0:
+            raise InvalidInputError("the switch mismatch lies in [0, 1]")
         if self.accept_margin < 0 or self.reject_margin < 0:
             raise InvalidInputError("early-decision margins must not be negative")
 
@@ -334,12 +344,33 @@ class CalibratedPolicy:
         """
         centroid = enrollment.centroid
         raw = centroid.cosine(probe)
-        normalised = self.asnorm.normalise(centroid, probe, raw)
-        mismatch = self.mismatch(centroid, probe)
+        template, mismatch = self._choose(centroid, enrollment.phone_band_centroid, probe)
+        cosine = raw if template is centroid else template.cosine(probe)
+        normalised = self.asnorm.normalise(template, probe, cosine)
         odds = self.calibration.log_odds(
             normalised, speech_seconds=speech_seconds, mismatch=mismatch
         )
         return Score(calibrated=sigmoid(odds), raw=raw)
+
+    def template(self, enrollment: Enrollment, probe: Embedding) -> tuple[Embedding, float]:
+        """The voiceprint the probe is compared with, and their channel mismatch.
+
+        The enrolment's centroid, unless its channel differs from the probe's by more than
+        ``switch_mismatch`` and the phone-band centroid's differs less: a wide-band enrolment
+        heard against a phone caller is then compared as heard over a phone line itself.
+        """
+        return self._choose(enrollment.centroid, enrollment.phone_band_centroid, probe)
+
+    def _choose(
+        self, centroid: Embedding, twin: Embedding | None, probe: Embedding
+    ) -> tuple[Embedding, float]:
+        mismatch = self.mismatch(centroid, probe)
+        if twin is None or mismatch <= self.switch_mismatch:
+            return centroid, mismatch
+        twin_mismatch = self.mismatch(twin, probe)
+        if twin_mismatch < mismatch:
+            return twin, twin_mismatch
+        return centroid, mismatch
 
     def mismatch(self, enrollment: Embedding, probe: Embedding) -> float:
         """How differently the two sides were heard, in [0, 1] (0 without a band estimator)."""

@@ -16,10 +16,26 @@ __all__ = ["Enrollment", "EnrollmentSample", "apply_sample"]
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EnrollmentSample:
-    """One enrolment recording reduced to what is kept of it: its embedding and net speech."""
+    """One enrolment recording reduced to what is kept of it: its embeddings and net speech.
+
+    Args:
+        embedding: The embedding of the sample's speech as recorded.
+        speech_seconds: Net speech in the sample.
+        phone_band: The embedding of the same speech heard through a simulated telephone line
+            (see :class:`voiceauth_core.ports.TelephoneChannel`), or None when not made.
+    """
 
     embedding: Embedding
     speech_seconds: float
+    phone_band: Embedding | None = None
+
+    def __post_init__(self) -> None:
+        if self.phone_band is not None:
+            check_same_model(
+                self.phone_band,
+                model_id=self.embedding.model_id,
+                dimension=self.embedding.vector.size,
+            )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -30,6 +46,14 @@ class Enrollment:
     (``embedding_sum``) so that a later sample can be added without the original audio, and the
     result does not depend on the order the samples arrived in.
 
+    Beside it, ``phone_band_sum`` adds up the samples' phone-band embeddings: the same speech
+    heard through a simulated telephone line. A wide-band enrolment verified over a phone line is
+    scored against that phone-band voiceprint (see
+    :meth:`voiceauth_core.calibration.CalibratedPolicy.template`), so both sides are heard
+    through the same kind of channel. It exists only when every sample brought one: a sample
+    without it (an enrolment made before it existed) leaves the enrolment without it until the
+    enrolment is replaced.
+
     Args:
         user_id: Whose voiceprint this is.
         phone: The user's phone number, if known (a hint for look-up, never an identity).
@@ -39,6 +63,7 @@ class Enrollment:
         model_id: The model that made every sample's embedding.
         enrolled_at: When the first sample was added.
         updated_at: When the last sample was added.
+        phone_band_sum: Sum of the samples' unit phone-band embeddings, or None.
     """
 
     user_id: UserId
@@ -49,6 +74,7 @@ class Enrollment:
     model_id: str
     enrolled_at: datetime
     updated_at: datetime
+    phone_band_sum: Vector | None = None
 
     def __post_init__(self) -> None:
         if self.sample_count < 1:
@@ -56,6 +82,12 @@ class Enrollment:
         array = np.array(self.embedding_sum, dtype=np.float64)
         array.setflags(write=False)
         object.__setattr__(self, "embedding_sum", array)
+        if self.phone_band_sum is not None:
+            twin = np.array(self.phone_band_sum, dtype=np.float64)
+            if twin.shape != array.shape:
+                raise InvalidInputError("the phone-band sum must have the embedding's dimension")
+            twin.setflags(write=False)
+            object.__setattr__(self, "phone_band_sum", twin)
 
     @classmethod
     def start(
@@ -71,12 +103,20 @@ class Enrollment:
             model_id=sample.embedding.model_id,
             enrolled_at=now,
             updated_at=now,
+            phone_band_sum=None if sample.phone_band is None else sample.phone_band.vector,
         )
 
     @property
     def centroid(self) -> Embedding:
         """The enrolment's voiceprint: the unit vector along the sum of its samples."""
         return Embedding.from_vector(self.embedding_sum, self.model_id)
+
+    @property
+    def phone_band_centroid(self) -> Embedding | None:
+        """The voiceprint as heard through a telephone line, or None where there is none."""
+        if self.phone_band_sum is None:
+            return None
+        return Embedding.from_vector(self.phone_band_sum, self.model_id)
 
     def add(
         self, sample: EnrollmentSample, *, now: datetime, phone: PhoneNumber | None = None
@@ -98,6 +138,11 @@ class Enrollment:
             sample_count=self.sample_count + 1,
             speech_seconds=self.speech_seconds + sample.speech_seconds,
             updated_at=now,
+            phone_band_sum=(
+                None
+                if self.phone_band_sum is None or sample.phone_band is None
+                else self.phone_band_sum + sample.phone_band.vector
+            ),
         )
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "EmbeddingModel",
     "ScoringPolicy",
     "SpeechDetector",
+    "TelephoneChannel",
     "UserRepository",
 ]
 
@@ -63,6 +64,20 @@ class SpeechDetector(Protocol):
 
     async def speech(self, audio: Audio) -> Audio:
         """The speech parts of ``audio`` joined end to end; its duration is the net speech."""
+        ...
+
+
+@runtime_checkable
+class TelephoneChannel(Protocol):
+    """Makes audio sound as it would through a narrow-band telephone line.
+
+    ``Enroll`` uses it to keep, beside each sample's embedding, the embedding of the same speech
+    heard over the phone, so that a wide-band enrolment can be compared with a caller on a phone
+    line channel for channel.
+    """
+
+    async def transmit(self, audio: Audio) -> Audio:
+        """``audio`` (at ``CANONICAL_RATE``) as heard at the far end of the line, same rate."""
         ...
 
 

@@ -100,6 +100,12 @@ def _detector() -> Any:
     return SileroSpeechDetector()
 
 
+def _telephone() -> Any:
+    from voiceauth_adapters.audio import G711Line  # noqa: PLC0415
+
+    return G711Line()
+
+
 def _decoder(settings: Settings) -> Any:
     from voiceauth_adapters.audio import AudioDecoderLimits, FfmpegSoundfileDecoder  # noqa: PLC0415
 
@@ -182,6 +188,7 @@ class Adapters(containers.DeclarativeContainer):
     raw_model = providers.Singleton(_model, settings)
     model = providers.Singleton(InstrumentedModel, raw_model, metrics)
     detector = providers.Singleton(_detector)
+    telephone = providers.Singleton(_telephone)
     decoder = providers.Singleton(_decoder, settings)
     downloader = providers.Singleton(_downloader, settings)
     sources = providers.Singleton(_sources, downloader, decoder, settings)
@@ -226,6 +233,7 @@ class UseCases(containers.DeclarativeContainer):
         users=adapters.users,
         clock=adapters.clock,
         gate=gate,
+        telephone=adapters.telephone,
     )
     verify = providers.Factory(
         Verify,

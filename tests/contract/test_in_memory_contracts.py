@@ -9,6 +9,7 @@ from tests.contract.audio_source_contract import AudioSourceContract, MakeSource
 from tests.contract.embedding_model_contract import EmbeddingModelContract
 from tests.contract.speech_detector_contract import SpeechDetectorContract
 from tests.contract.store_contract import StoreContract, Stores
+from tests.contract.telephone_channel_contract import TelephoneChannelContract
 from voiceauth_core import Audio
 from voiceauth_core.ports import AudioSource
 from voiceauth_core.testing import (
@@ -17,6 +18,7 @@ from voiceauth_core.testing import (
     InMemoryAudioSource,
     InMemoryStore,
     InMemoryUserRepository,
+    LowPassLine,
     SpectralEmbeddingModel,
     WaveDecoder,
     synthetic_voice,
@@ -82,3 +84,9 @@ class TestLiveInMemoryAudioSource(AudioSourceContract):
             return InMemoryAudioSource(audio, channel="vapi", live=True)
 
         return make
+
+
+class TestLowPassLine(TelephoneChannelContract):
+    @pytest.fixture
+    def line(self) -> LowPassLine:
+        return LowPassLine()

@@ -16,7 +16,7 @@ from voiceauth_adapters.audio import (
     mulaw_decode,
     to_canonical,
 )
-from voiceauth_adapters.evaluation.channel import mulaw_encode
+from voiceauth_adapters.audio.telephone import mulaw_encode
 from voiceauth_core import AudioProcessingError
 
 pytestmark = pytest.mark.unit

@@ -258,6 +258,84 @@ def test_policy_scores_its_own_voice_above_a_stranger() -> None:
     assert policy.name == "asnorm-calibrated"
 
 
+def _banded(rng: np.random.Generator, phone: float) -> tuple[np.ndarray, np.ndarray]:
+    """A voice (orthogonal to the band direction) and that voice moved along the band."""
+    direction = np.ones(DIM) / math.sqrt(DIM)
+    voice = _unit(rng)
+    voice = voice - (voice @ direction) * direction
+    voice /= np.linalg.norm(voice)
+    return voice, voice + phone * direction
+
+
+def test_a_phone_caller_is_compared_with_the_phone_band_voiceprint() -> None:
+    rng = np.random.default_rng(11)
+    voice, wide = _banded(rng, -0.5)
+    phone = voice + 0.5 * np.ones(DIM) / math.sqrt(DIM)
+    twin = EnrollmentSample(
+        embedding=Embedding.from_vector(wide, MODEL),
+        speech_seconds=5.0,
+        phone_band=Embedding.from_vector(phone, MODEL),
+    )
+    enrollment = Enrollment.start(
+        user_id=UserId.new(), phone=None, sample=twin, now=datetime(2026, 1, 1, tzinfo=UTC)
+    )
+    policy = _policy()
+    caller = Embedding.from_vector(phone + 0.2 * _unit(rng), MODEL)
+    template, mismatch = policy.template(enrollment, caller)
+    assert template is not enrollment.centroid
+    assert enrollment.phone_band_centroid is not None
+    assert template.vector == pytest.approx(enrollment.phone_band_centroid.vector)
+    assert mismatch == pytest.approx(policy.mismatch(template, caller))
+    assert mismatch < 0.5 < policy.mismatch(enrollment.centroid, caller)
+    score = policy.score(enrollment, caller, speech_seconds=4)
+    # The raw cosine stays the original service's: against the voiceprint as recorded.
+    assert score.raw == pytest.approx(enrollment.centroid.cosine(caller))
+    cosine = template.cosine(caller)
+    expected = policy.calibration.log_odds(
+        policy.asnorm.normalise(template, caller, cosine), speech_seconds=4, mismatch=mismatch
+    )
+    assert score.calibrated == pytest.approx(sigmoid(expected))
+    # A wide-band caller is compared with the recorded voiceprint.
+    wide_caller = Embedding.from_vector(wide + 0.2 * _unit(rng), MODEL)
+    assert policy.template(enrollment, wide_caller)[0] is not template
+    assert policy.template(enrollment, wide_caller)[0].vector == pytest.approx(
+        enrollment.centroid.vector
+    )
+
+
+def test_without_a_closer_phone_band_voiceprint_the_recorded_one_is_used() -> None:
+    rng = np.random.default_rng(12)
+    voice, wide = _banded(rng, -0.5)
+    policy = _policy()
+    caller = Embedding.from_vector(voice + 0.5 * np.ones(DIM) / math.sqrt(DIM), MODEL)
+    old = _enrollment(wide)  # enrolled before phone-band voiceprints existed
+    assert old.phone_band_centroid is None
+    template, mismatch = policy.template(old, caller)
+    assert template.vector == pytest.approx(old.centroid.vector)
+    assert mismatch > 0.5
+    # A "phone-band" voiceprint that sounds even wider than the caller is not taken.
+    wider = EnrollmentSample(
+        embedding=Embedding.from_vector(wide, MODEL),
+        speech_seconds=5.0,
+        phone_band=Embedding.from_vector(voice - 0.8 * np.ones(DIM) / math.sqrt(DIM), MODEL),
+    )
+    enrollment = Enrollment.start(
+        user_id=UserId.new(), phone=None, sample=wider, now=datetime(2026, 1, 1, tzinfo=UTC)
+    )
+    assert policy.template(enrollment, caller)[0].vector == pytest.approx(
+        enrollment.centroid.vector
+    )
+    # Without a band estimator every trial is channel-matched: the recorded voiceprint.
+    plain = CalibratedPolicy(asnorm=AsNorm(cohort=_cohort(), top_k=10), calibration=CALIBRATION)
+    template, mismatch = plain.template(enrollment, caller)
+    assert template.vector == pytest.approx(enrollment.centroid.vector)
+    assert mismatch == 0.0
+    with pytest.raises(InvalidInputError):
+        CalibratedPolicy(
+            asnorm=AsNorm(cohort=_cohort()), calibration=CALIBRATION, switch_mismatch=1.5
+        )
+
+
 def test_policy_refuses_a_probe_of_another_model() -> None:
     rng = np.random.default_rng(4)
     with pytest.raises(ModelMismatchError):

@@ -121,6 +121,64 @@ def test_enrollment_adds_samples_and_refuses_other_models() -> None:
         enrollment.add(other, now=T0)
 
 
+def test_the_phone_band_voiceprint_exists_only_while_every_sample_brings_one() -> None:
+    def sample(vector: list[float], twin: list[float] | None) -> EnrollmentSample:
+        return EnrollmentSample(
+            embedding=Embedding.from_vector(vector, "m"),
+            speech_seconds=3,
+            phone_band=None if twin is None else Embedding.from_vector(twin, "m"),
+        )
+
+    start = Enrollment.start(
+        user_id=UserId.new(), phone=None, sample=sample([1.0, 0.0], [0.6, 0.8]), now=T0
+    )
+    assert start.phone_band_sum is not None
+    assert start.phone_band_centroid is not None
+    assert start.phone_band_centroid.vector == pytest.approx([0.6, 0.8])
+    grown = start.add(sample([0.0, 1.0], [0.0, 1.0]), now=T0)
+    assert grown.phone_band_sum == pytest.approx([0.6, 1.8])
+    assert grown.centroid.vector == pytest.approx([2**-0.5, 2**-0.5])  # unchanged by the twin
+    # A sample without one (made before it existed) leaves the enrolment without one ...
+    without = grown.add(sample([1.0, 0.0], None), now=T0)
+    assert without.phone_band_sum is None
+    assert without.phone_band_centroid is None
+    # ... and so does every later sample, until the enrolment is started afresh.
+    assert without.add(sample([1.0, 0.0], [1.0, 0.0]), now=T0).phone_band_sum is None
+    old = Enrollment.start(
+        user_id=UserId.new(), phone=None, sample=sample([1.0, 0.0], None), now=T0
+    )
+    assert old.add(sample([0.0, 1.0], [0.0, 1.0]), now=T0).phone_band_sum is None
+
+
+def test_a_phone_band_embedding_must_come_from_the_samples_model() -> None:
+    with pytest.raises(ModelMismatchError):
+        EnrollmentSample(
+            embedding=Embedding.from_vector([1.0, 0.0], "m"),
+            speech_seconds=3,
+            phone_band=Embedding.from_vector([1.0, 0.0], "x"),
+        )
+    with pytest.raises(ModelMismatchError):
+        EnrollmentSample(
+            embedding=Embedding.from_vector([1.0, 0.0], "m"),
+            speech_seconds=3,
+            phone_band=Embedding.from_vector([1.0, 0.0, 0.0], "m"),
+        )
+    sample = EnrollmentSample(embedding=Embedding.from_vector([1.0, 0.0], "m"), speech_seconds=3)
+    start = Enrollment.start(user_id=UserId.new(), phone=None, sample=sample, now=T0)
+    with pytest.raises(InvalidInputError):
+        Enrollment(
+            user_id=start.user_id,
+            phone=None,
+            embedding_sum=start.embedding_sum,
+            sample_count=1,
+            speech_seconds=3,
+            model_id="m",
+            enrolled_at=T0,
+            updated_at=T0,
+            phone_band_sum=np.ones(3),
+        )
+
+
 def test_a_sum_passing_through_zero_still_takes_the_next_sample() -> None:
     def sample(vector: list[float], model: str = "m") -> EnrollmentSample:
         return EnrollmentSample(embedding=Embedding.from_vector(vector, model), speech_seconds=3)

@@ -33,6 +33,7 @@ from voiceauth_core.testing import (
     InMemoryAudioSource,
     InMemoryStore,
     InMemoryUserRepository,
+    LowPassLine,
     ManualClock,
     SpectralEmbeddingModel,
     synthetic_voice,
@@ -103,6 +104,36 @@ async def test_enrolment_grows_with_each_sample_until_strong(world: World) -> No
         user_id=user, phone=None, source=InMemoryAudioSource(voice(BOB, 6.0, 3)), replace=True
     )
     assert replaced.enrollment.sample_count == 1
+
+
+async def test_enrolment_keeps_a_phone_band_voiceprint_when_given_a_line(world: World) -> None:
+    """With a telephone channel each sample is also embedded as heard over it, and stored."""
+    detector = EnergySpeechDetector()
+    gate = QualityGate(min_enroll_speech_s=3.0)
+    with_line = Enroll(
+        model=world.model,
+        detector=detector,
+        users=world.users,
+        clock=world.clock,
+        gate=gate,
+        telephone=LowPassLine(),
+    )
+    user = UserId.new()
+    audio = voice(ALICE, 6.0, 1)
+    result = await with_line.execute(user_id=user, phone=None, source=InMemoryAudioSource(audio))
+    twin = result.enrollment.phone_band_centroid
+    assert twin is not None
+    speech = await detector.speech(audio)
+    expected = await world.model.embed(await LowPassLine().transmit(speech))
+    assert twin.vector == pytest.approx(expected.vector)
+    assert twin.cosine(result.enrollment.centroid) < 0.9999  # the line changed what was heard
+    stored = await world.users.get(user)
+    assert stored is not None
+    assert stored.phone_band_sum is not None
+    # Without a line (the world's Enroll) no phone-band voiceprint is made.
+    other = UserId.new()
+    plain = await world.enroll.execute(user_id=other, phone=None, source=InMemoryAudioSource(audio))
+    assert plain.enrollment.phone_band_sum is None
 
 
 async def test_enrolment_needs_enough_speech_and_writes_nothing_otherwise(world: World) -> None:

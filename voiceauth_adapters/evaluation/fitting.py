@@ -64,6 +64,12 @@ class ScoreRecorder:
     Its calibrated score is ``sigmoid(normalised)`` (only the order matters here). Take the
     points of one verification with :meth:`take` after it.
 
+    It always scores the enrolment's voiceprint as recorded, never its phone-band voiceprint:
+    the calibration must learn what a channel mismatch does to the score (enrolments made
+    without a phone-band voiceprint still meet it), and a trial the service scores against the
+    phone-band voiceprint is a same-channel trial, which the clean/clean and phone/phone
+    conditions teach it.
+
     Args:
         asnorm: The normaliser whose scores are recorded.
         band: Measures each side's band score.

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from voiceauth_adapters.evaluation.channel import phone_channel
+from voiceauth_adapters.audio.telephone import G711Line, phone_channel
 from voiceauth_adapters.evaluation.trials import Segment, Trial
 from voiceauth_core.attempt import Decision
 from voiceauth_core.audio import Audio
@@ -155,6 +155,7 @@ class Evaluator:
             users=users,
             clock=ManualClock(),
             gate=self._gate,
+            telephone=G711Line(),
         )
         enrolled: dict[str, UserId] = {}
         for segment in segments:

@@ -11,6 +11,7 @@ from voiceauth_core.testing.signals import synthetic_voice, wav_bytes
 from voiceauth_core.testing.sources import InMemoryAudioSource
 from voiceauth_core.testing.speech import EnergySpeechDetector
 from voiceauth_core.testing.stores import InMemoryAttemptLog, InMemoryStore, InMemoryUserRepository
+from voiceauth_core.testing.telephone import LowPassLine
 
 __all__ = [
     "EnergySpeechDetector",
@@ -18,6 +19,7 @@ __all__ = [
     "InMemoryAudioSource",
     "InMemoryStore",
     "InMemoryUserRepository",
+    "LowPassLine",
     "ManualClock",
     "SpectralEmbeddingModel",
     "WaveDecoder",

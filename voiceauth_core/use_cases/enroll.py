@@ -6,7 +6,14 @@ from dataclasses import dataclass
 
 from voiceauth_core.enrollment import Enrollment, EnrollmentSample
 from voiceauth_core.identity import PhoneNumber, UserId
-from voiceauth_core.ports import AudioSource, Clock, EmbeddingModel, SpeechDetector, UserRepository
+from voiceauth_core.ports import (
+    AudioSource,
+    Clock,
+    EmbeddingModel,
+    SpeechDetector,
+    TelephoneChannel,
+    UserRepository,
+)
 from voiceauth_core.quality import QualityGate
 
 __all__ = ["Enroll", "EnrollmentResult"]
@@ -28,7 +35,11 @@ class EnrollmentResult:
 
 
 class Enroll:
-    """Add a voice sample to a user's enrolment (or replace the enrolment with it)."""
+    """Add a voice sample to a user's enrolment (or replace the enrolment with it).
+
+    With a ``telephone`` channel, each sample's speech is embedded twice: as recorded, and as
+    heard through that channel (the phone-band voiceprint a phone caller is compared with).
+    """
 
     def __init__(
         self,
@@ -38,7 +49,9 @@ class Enroll:
         users: UserRepository,
         clock: Clock,
         gate: QualityGate,
+        telephone: TelephoneChannel | None = None,
     ) -> None:
+        self._telephone = telephone
         self._model = model
         self._detector = detector
         self._users = users
@@ -69,7 +82,14 @@ class Enroll:
         speech = await self._detector.speech(audio)
         self._gate.check_enrollment_speech(speech.duration)
         embedding = await self._model.embed(speech)
-        sample = EnrollmentSample(embedding=embedding, speech_seconds=speech.duration)
+        phone_band = (
+            None
+            if self._telephone is None
+            else await self._model.embed(await self._telephone.transmit(speech))
+        )
+        sample = EnrollmentSample(
+            embedding=embedding, speech_seconds=speech.duration, phone_band=phone_band
+        )
         enrollment = await self._users.save_sample(
             user_id, phone, sample, now=self._clock.now(), replace=replace
         )

@@ -373,8 +373,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
 
 
 def _run_cohort_build(args: argparse.Namespace) -> int:
+    from voiceauth_adapters.audio.telephone import phone_channel
     from voiceauth_adapters.cohort import CohortFile, write_cohort_file
-    from voiceauth_adapters.evaluation.channel import phone_channel
     from voiceauth_adapters.evaluation.corpus import read_corpus
     from voiceauth_core.errors import VoiceAuthError
 

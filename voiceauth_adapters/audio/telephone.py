@@ -1,6 +1,13 @@
-"""The telephone channel, simulated: 16 kHz -> 8 kHz -> G.711 mu-law -> back to 16 kHz."""
+"""The telephone channel, simulated: 16 kHz -> 8 kHz -> G.711 mu-law -> back to 16 kHz.
+
+``phone_channel`` is used by ``voiceauth eval`` to hear a side of a trial over a phone line, and
+by :class:`G711Line`, the ``TelephoneChannel`` port that ``Enroll`` uses to keep a phone-band
+voiceprint beside the recorded one.
+"""
 
 from __future__ import annotations
+
+import asyncio
 
 import numpy as np
 import numpy.typing as npt
@@ -9,7 +16,7 @@ from scipy.signal import resample_poly
 from voiceauth_core.audio import CANONICAL_RATE, Audio
 from voiceauth_core.errors import AudioProcessingError
 
-__all__ = ["mulaw_decode", "mulaw_encode", "phone_channel"]
+__all__ = ["G711Line", "mulaw_decode", "mulaw_encode", "phone_channel"]
 
 _BIAS = 0x84
 _CLIP_14 = 8159
@@ -53,3 +60,19 @@ def phone_channel(audio: Audio) -> Audio:
     heard = mulaw_decode(mulaw_encode(pcm)).astype(np.float64) / 32768.0
     wide = resample_poly(heard, 2, 1)
     return Audio(samples=np.clip(wide, -1.0, 1.0).astype(np.float32), sample_rate=CANONICAL_RATE)
+
+
+class G711Line:
+    """The ``TelephoneChannel`` port: :func:`phone_channel` off the event loop.
+
+    The same simulated line the shipped cohort and calibration were measured with (the cohort's
+    phone-band half and the ``phone`` conditions of ``docs/accuracy.md``).
+    """
+
+    async def transmit(self, audio: Audio) -> Audio:
+        """``audio`` as heard through a G.711 mu-law line, at the canonical rate.
+
+        Raises:
+            AudioProcessingError: The audio is not at the canonical rate.
+        """
+        return await asyncio.to_thread(phone_channel, audio)
