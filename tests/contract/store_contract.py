@@ -31,9 +31,20 @@ MODEL = "test/model-a"
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
-def sample(seed: int, *, model: str = MODEL, speech: float = 4.0) -> EnrollmentSample:
+def phone_band(seed: int, *, model: str = MODEL) -> Embedding:
+    """The phone-band embedding of :func:`sample` ``seed`` (another vector than its embedding)."""
+    return Embedding.from_vector(np.random.default_rng(10_000 + seed).normal(size=192), model)
+
+
+def sample(
+    seed: int, *, model: str = MODEL, speech: float = 4.0, with_phone_band: bool = False
+) -> EnrollmentSample:
     vector = np.random.default_rng(seed).normal(size=192)
-    return EnrollmentSample(embedding=Embedding.from_vector(vector, model), speech_seconds=speech)
+    return EnrollmentSample(
+        embedding=Embedding.from_vector(vector, model),
+        speech_seconds=speech,
+        phone_band=phone_band(seed, model=model) if with_phone_band else None,
+    )
 
 
 def attempt(user: UserId, when: datetime, *, decision: Decision = Decision.ACCEPT) -> Attempt:
@@ -108,6 +119,72 @@ class StoreContract:
         assert loaded.centroid.cosine(sample(3, model="test/model-b").embedding) == pytest.approx(
             1.0
         )
+
+    async def test_phone_band_sum_round_trips_and_adds_up(self, stores: Stores) -> None:
+        users, _ = stores
+        user, phone = UserId.new(), PhoneNumber.parse("+14155550105")
+        first = await users.save_sample(
+            user, phone, sample(1, with_phone_band=True), now=T0, replace=False
+        )
+        loaded = await users.get(user)
+        assert loaded is not None
+        assert first.phone_band_sum is not None
+        assert loaded.phone_band_sum is not None
+        np.testing.assert_array_equal(loaded.phone_band_sum, first.phone_band_sum)
+        np.testing.assert_allclose(loaded.phone_band_sum, phone_band(1).vector, rtol=0, atol=0)
+        # Its own vector: never the wide-band sum written twice.
+        assert not np.allclose(loaded.phone_band_sum, loaded.embedding_sum)
+
+        second = await users.save_sample(
+            user, None, sample(2, with_phone_band=True), now=T0, replace=False
+        )
+        assert second.phone_band_sum is not None
+        for found in (
+            await users.get(user),
+            await users.find_by_phone(phone),
+            (await users.list(limit=10)).items[0],
+        ):
+            assert found is not None
+            assert found.phone_band_sum is not None
+            np.testing.assert_array_equal(found.phone_band_sum, second.phone_band_sum)
+            np.testing.assert_allclose(
+                found.phone_band_sum, phone_band(1).vector + phone_band(2).vector, atol=1e-12
+            )
+            centroid = found.phone_band_centroid
+            assert centroid is not None
+            expected = Embedding.centroid([phone_band(1), phone_band(2)])
+            assert centroid.cosine(expected) == pytest.approx(1.0, abs=1e-12)
+
+        # A sample without one leaves the enrolment without one; the rest is kept.
+        third = await users.save_sample(user, None, sample(3), now=T0, replace=False)
+        assert third.phone_band_sum is None
+        loaded = await users.get(user)
+        assert loaded is not None
+        assert loaded.sample_count == 3
+        assert loaded.phone_band_sum is None
+        assert loaded.phone_band_centroid is None
+
+        # Replacing the enrolment starts its twin afresh.
+        await users.save_sample(user, None, sample(4, with_phone_band=True), now=T0, replace=True)
+        loaded = await users.get(user)
+        assert loaded is not None
+        assert loaded.phone_band_sum is not None
+        np.testing.assert_allclose(loaded.phone_band_sum, phone_band(4).vector, rtol=0, atol=0)
+
+    async def test_enrollment_without_phone_band_has_none(self, stores: Stores) -> None:
+        users, _ = stores
+        user = UserId.new()
+        saved = await users.save_sample(user, None, sample(1), now=T0, replace=False)
+        assert saved.phone_band_sum is None
+        loaded = await users.get(user)
+        assert loaded is not None
+        assert loaded.phone_band_sum is None
+        # A later sample that brings one does not make a twin of part of the samples.
+        await users.save_sample(user, None, sample(2, with_phone_band=True), now=T0, replace=False)
+        loaded = await users.get(user)
+        assert loaded is not None
+        assert loaded.sample_count == 2
+        assert loaded.phone_band_sum is None
 
     async def test_other_model_is_refused_without_replace(self, stores: Stores) -> None:
         users, _ = stores

@@ -6,7 +6,7 @@ import asyncio
 import re
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ import asyncpg
 import numpy as np
 import pytest
 
-from tests.contract.store_contract import T0, attempt, sample
+from tests.contract.store_contract import T0, attempt, phone_band, sample
 from tests.integration import postgres_harness
 from voiceauth_adapters.migrations import (
     LEGACY_MODEL_ID,
@@ -28,21 +28,30 @@ from voiceauth_adapters.postgres import (
     PostgresDatabase,
     PostgresUserRepository,
 )
+from voiceauth_adapters.postgres import migrator as postgres_migrator
+from voiceauth_adapters.postgres.templates import CENSUS_QUERIES as POSTGRES_CENSUS_QUERIES
+from voiceauth_adapters.sealing import parse_keyring
+from voiceauth_adapters.sealing.cipher import TemplateCipher
 from voiceauth_adapters.sqlite import SqliteAttemptLog, SqliteDatabase, SqliteUserRepository
+from voiceauth_adapters.sqlite import migrator as sqlite_migrator
+from voiceauth_adapters.sqlite.templates import CENSUS_QUERIES as SQLITE_CENSUS_QUERIES
 from voiceauth_core import (
     Decision,
     Embedding,
+    Enrollment,
     EnrollmentSample,
     ModelMismatchError,
     PhoneNumber,
     UserId,
 )
-from voiceauth_web.commands.db import MIGRATE_COMMAND, check_schema
+from voiceauth_core.ports import UserRepository
+from voiceauth_web.commands.db import MIGRATE_COMMAND, check_schema, template_census
 
 pytestmark = pytest.mark.integration
 
 HEAD = len(load_migrations("postgres"))
 ENROLLED_AT = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
+CIPHER = TemplateCipher(parse_keyring("A" * 43))
 
 # The original service's schema, as its README told users to create it in Supabase.
 ORIGINAL_SCHEMA = {
@@ -221,6 +230,115 @@ async def test_edited_migration_is_refused(database: PostgresDatabase, empty_url
     assert "0001_original_schema" in refused.value.message
 
 
+# Both: a database at 0005, before the phone-band twin -------------------------------------------
+
+# Two voiceprints written by a voiceauth at schema version 5: one in the clear, one sealed.
+CLEAR_SUM = Embedding.from_vector(np.random.default_rng(51).normal(size=192), "test/model-a")
+SEALED_SUM = Embedding.from_vector(np.random.default_rng(52).normal(size=192), "test/model-a")
+
+
+async def _migrate_to(
+    database: PostgresDatabase | SqliteDatabase, migrator: Any, version: int
+) -> None:
+    """Apply the migrations up to ``version`` only, as a voiceauth of that version did."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            migrator, "load_migrations", lambda dialect: load_migrations(dialect)[:version]
+        )
+        await database.migrate()
+    assert (await database.schema_status()).version == version
+
+
+async def _upgraded_rows_keep_working(
+    database: PostgresDatabase | SqliteDatabase,
+    clear: UserId,
+    sealed: UserId,
+    rows: Callable[[UserId], Awaitable[tuple[Any, Any]]],
+) -> None:
+    """After 0006: the rows of 0005 read with no twin, grow without one, and get one afresh."""
+    applied = await database.migrate()
+    assert [m.label for m in applied] == ["0006_phone_band_voiceprints"]
+    await check_schema(database)
+    census = await template_census(database)
+    assert census.clear == 1
+    assert census.sealed == {CIPHER.key_id.hex(): 1}
+
+    def users(cipher: TemplateCipher | None) -> UserRepository:
+        if isinstance(database, PostgresDatabase):
+            return PostgresUserRepository(database, cipher=cipher)
+        return SqliteUserRepository(database, cipher=cipher)
+
+    for user, cipher, expected in ((clear, None, CLEAR_SUM), (sealed, CIPHER, SEALED_SUM)):
+        repository = users(cipher)
+        loaded: Enrollment | None = await repository.get(user)
+        assert loaded is not None
+        assert loaded.sample_count == 1
+        assert loaded.phone_band_sum is None
+        np.testing.assert_array_equal(loaded.embedding_sum, expected.vector)
+        # A sample that brings a twin cannot give one to an enrolment whose first had none...
+        grown = await repository.save_sample(
+            user, None, sample(7, with_phone_band=True), now=T0, replace=False
+        )
+        assert grown.sample_count == 2
+        assert grown.phone_band_sum is None
+        assert (await rows(user)) == (None, None)
+        # ... a new enrolment has one, in the form its store writes.
+        await repository.save_sample(
+            user, None, sample(8, with_phone_band=True), now=T0, replace=True
+        )
+        reloaded = await repository.get(user)
+        assert reloaded is not None
+        assert reloaded.phone_band_sum is not None
+        np.testing.assert_array_equal(reloaded.phone_band_sum, phone_band(8).vector)
+        twin_clear, twin_sealed = await rows(user)
+        assert (twin_clear is None, twin_sealed is None) == (
+            (True, False) if cipher is not None else (False, True)
+        )
+
+
+async def test_0006_upgrades_a_database_at_0005_keeping_its_enrolments(
+    database: PostgresDatabase, empty_url: str
+) -> None:
+    await _migrate_to(database, postgres_migrator, 5)
+    clear, sealed = UserId.new(), UserId.new()
+    await _execute(
+        empty_url,
+        "INSERT INTO users (id, embedding, embedding_sum, sample_count, speech_seconds, model_id,"
+        " enrolled_at, updated_at) VALUES ($1, $2, $2, 1, 4.0, 'test/model-a', $3, $3)",
+        clear.value,
+        list(CLEAR_SUM.vector),
+        T0,
+    )
+    await _execute(
+        empty_url,
+        "INSERT INTO users (id, embedding_sealed, embedding_sum_sealed, sample_count,"
+        " speech_seconds, model_id, enrolled_at, updated_at)"
+        " VALUES ($1, $2, $3, 1, 4.0, 'test/model-a', $4, $4)",
+        sealed.value,
+        CIPHER.seal(sealed, "embedding", SEALED_SUM.vector),
+        CIPHER.seal(sealed, "embedding_sum", SEALED_SUM.vector),
+        T0,
+    )
+
+    async def rows(user: UserId) -> tuple[Any, Any]:
+        (row,) = await _fetch(
+            empty_url,
+            "SELECT phone_band_sum, phone_band_sum_sealed FROM users WHERE id = $1",
+            user.value,
+        )
+        return row[0], row[1]
+
+    await _upgraded_rows_keep_working(database, clear, sealed, rows)
+    # One form only, as for the other vectors.
+    with pytest.raises(asyncpg.CheckViolationError, match="users_phone_band_sum_one_form"):
+        await _execute(
+            empty_url,
+            "UPDATE users SET phone_band_sum = ARRAY[1.0]::FLOAT8[],"
+            " phone_band_sum_sealed = '\\x00'::BYTEA WHERE id = $1",
+            clear.value,
+        )
+
+
 # Postgres: the original service's database ------------------------------------------------------
 
 
@@ -395,6 +513,14 @@ async def test_shared_phone_numbers_stop_the_migration_and_change_nothing(
 
 # SQLite ----------------------------------------------------------------------------------------
 
+#: The index each census statement reads: the rows in the clear, then each sealed column's keys.
+CENSUS_INDEXES = (
+    "users_in_the_clear",
+    "users_embedding_key",
+    "users_embedding_sum_key",
+    "users_phone_band_sum_key",
+)
+
 
 async def test_sqlite_empty_file_migrates_to_head(tmp_path: Path) -> None:
     async with SqliteDatabase(tmp_path / "voiceauth.db") as database:
@@ -455,37 +581,75 @@ async def test_sqlite_concurrent_migrators_apply_each_migration_once(tmp_path: P
     assert sorted(m.version for result in results for m in result) == list(range(1, HEAD + 1))
 
 
-async def test_sqlite_template_census_reads_indexes_not_the_table(tmp_path: Path) -> None:
-    """Migration 0005's indexes serve every census statement (run at each start)."""
-    from voiceauth_adapters.sqlite.templates import CENSUS_QUERIES
+async def test_sqlite_0006_upgrades_a_file_at_0005_keeping_its_enrolments(tmp_path: Path) -> None:
+    path = tmp_path / "voiceauth.db"
+    clear, sealed = UserId.new(), UserId.new()
+    async with SqliteDatabase(path) as database:
+        await _migrate_to(database, sqlite_migrator, 5)
+        with sqlite3.connect(path) as conn:
+            conn.execute(
+                "INSERT INTO users (id, embedding, embedding_sum, sample_count, speech_seconds,"
+                " model_id, enrolled_at, updated_at)"
+                " VALUES (?1, ?2, ?2, 1, 4.0, 'test/model-a', ?3, ?3)",
+                (
+                    str(clear.value),
+                    CLEAR_SUM.vector.astype("<f8").tobytes(),
+                    "2026-03-01T12:00:00.000000Z",
+                ),
+            )
+            conn.execute(
+                "INSERT INTO users (id, embedding_sealed, embedding_sum_sealed, sample_count,"
+                " speech_seconds, model_id, enrolled_at, updated_at)"
+                " VALUES (?1, ?2, ?3, 1, 4.0, 'test/model-a', ?4, ?4)",
+                (
+                    str(sealed.value),
+                    CIPHER.seal(sealed, "embedding", SEALED_SUM.vector),
+                    CIPHER.seal(sealed, "embedding_sum", SEALED_SUM.vector),
+                    "2026-03-01T12:00:00.000000Z",
+                ),
+            )
 
+        async def rows(user: UserId) -> tuple[Any, Any]:
+            with sqlite3.connect(path) as conn:
+                row = conn.execute(
+                    "SELECT phone_band_sum, phone_band_sum_sealed FROM users WHERE id = ?",
+                    (str(user.value),),
+                ).fetchone()
+            return row[0], row[1]
+
+        await _upgraded_rows_keep_working(database, clear, sealed, rows)
+    # One form only, as for the other vectors (the CHECK rides on ADD COLUMN).
+    with (
+        sqlite3.connect(path) as conn,
+        pytest.raises(sqlite3.IntegrityError, match="users_phone_band_sum_one_form"),
+    ):
+        conn.execute(
+            "UPDATE users SET phone_band_sum = x'00', phone_band_sum_sealed = x'00' WHERE id = ?",
+            (str(clear.value),),
+        )
+
+
+async def test_sqlite_template_census_reads_indexes_not_the_table(tmp_path: Path) -> None:
+    """Migrations 0005's and 0006's indexes serve every census statement (run at each start)."""
     async with SqliteDatabase(tmp_path / "voiceauth.db") as database:
         await database.migrate()
     with sqlite3.connect(tmp_path / "voiceauth.db") as conn:
-        for query in CENSUS_QUERIES:
+        for query, index in zip(SQLITE_CENSUS_QUERIES, CENSUS_INDEXES, strict=True):
             plan = " ".join(str(row[-1]) for row in conn.execute(f"EXPLAIN QUERY PLAN {query}"))
-            assert "USING INDEX users_" in plan or "USING COVERING INDEX users_" in plan, plan
+            assert f"USING INDEX {index}" in plan or f"USING COVERING INDEX {index}" in plan, plan
 
 
 async def test_postgres_template_census_uses_the_key_indexes(database: PostgresDatabase) -> None:
-    """Migration 0005's indexes are there and chosen for the census's grouping by key."""
+    """Migrations 0005's and 0006's indexes are there and chosen for every census statement."""
     await database.migrate()
-
-    columns = {
-        "embedding_sealed": "users_embedding_key",
-        "embedding_sum_sealed": "users_embedding_sum_key",
-    }
 
     async def plans(conn: Any) -> list[str]:
         found = []
-        for column in columns:
-            await conn.execute("SET enable_seqscan = off")  # an empty table: ask what is usable
-            rows = await conn.fetch(
-                f"EXPLAIN SELECT count(*) FROM users WHERE {column} IS NOT NULL"
-                f" GROUP BY substring({column} FROM 2 FOR 4)"
-            )
+        await conn.execute("SET enable_seqscan = off")  # an empty table: ask what is usable
+        for query in POSTGRES_CENSUS_QUERIES:
+            rows = await conn.fetch(f"EXPLAIN {query}")
             found.append(" ".join(row[0] for row in rows))
         return found
 
-    for index, plan in zip(columns.values(), await database.read(plans), strict=True):
+    for index, plan in zip(CENSUS_INDEXES, await database.read(plans), strict=True):
         assert re.search(rf"(using|on) {index} ", plan.lower()), plan

@@ -11,6 +11,14 @@ from voiceauth_adapters.postgres import PostgresDatabase
 pytestmark = pytest.mark.integration
 
 API_ROLES = ("anon", "authenticated")
+VOICEPRINT_COLUMNS = (
+    "embedding",
+    "embedding_sum",
+    "embedding_sealed",
+    "embedding_sum_sealed",
+    "phone_band_sum",
+    "phone_band_sum_sealed",
+)
 
 
 async def _admin(sql: str) -> None:
@@ -62,11 +70,13 @@ async def test_api_roles_cannot_read_voiceprints() -> None:
                     "auth_attempts",
                     "schema_migrations",
                 }
+                # Every voiceprint column, those added after 0003 included.
                 for role in API_ROLES:
-                    async with connection.transaction():
-                        await connection.execute(f"SET LOCAL ROLE {role}")
-                        with pytest.raises(asyncpg.InsufficientPrivilegeError):
-                            await connection.fetch("SELECT embedding FROM users")
+                    for column in VOICEPRINT_COLUMNS:
+                        async with connection.transaction():
+                            await connection.execute(f"SET LOCAL ROLE {role}")
+                            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                                await connection.fetch(f"SELECT {column} FROM users")
                 # The owner (voiceauth's own connection) is not restricted.
                 assert await connection.fetchval("SELECT count(*) FROM users") == 1
             finally:

@@ -53,6 +53,12 @@ class Store:
     def users(self, cipher: TemplateCipher | None) -> UserRepository:
         return build_stores(self.database, cipher)[0]
 
+    def clear(self, vector: Any) -> Any:
+        """A vector as the store's clear column holds it: a float array, or a float64 blob."""
+        if isinstance(self.database, PostgresDatabase):
+            return [float(x) for x in vector]
+        return np.asarray(vector, dtype="<f8").tobytes()
+
 
 @pytest.fixture(scope="module")
 def postgres_url() -> Iterator[str]:
@@ -105,11 +111,15 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
             yield made
 
 
-async def _enrol(users: UserRepository, seeds: tuple[int, ...] = (1, 2)) -> Enrollment:
+async def _enrol(
+    users: UserRepository, seeds: tuple[int, ...] = (1, 2), *, with_phone_band: bool = True
+) -> Enrollment:
     user = UserId.new()
     enrollment = None
     for seed in seeds:
-        enrollment = await users.save_sample(user, None, sample(seed), now=T0, replace=False)
+        enrollment = await users.save_sample(
+            user, None, sample(seed, with_phone_band=with_phone_band), now=T0, replace=False
+        )
     assert enrollment is not None
     return enrollment
 
@@ -121,13 +131,19 @@ def _float64_chunks(vector: Any) -> list[bytes]:
 
 async def test_the_raw_row_holds_no_float_vector(store: Store) -> None:
     enrollment = await _enrol(store.users(CIPHER_A))
+    assert enrollment.phone_band_sum is not None
     (row,) = await store.rows()
     assert row["embedding"] is None
     assert row["embedding_sum"] is None
+    assert row["phone_band_sum"] is None
     for name, value in row.items():
         assert not isinstance(value, list | tuple), name  # no FLOAT8[] anywhere
-    chunks = _float64_chunks(enrollment.embedding_sum) + _float64_chunks(enrollment.centroid.vector)
-    for name in ("embedding_sealed", "embedding_sum_sealed"):
+    chunks = (
+        _float64_chunks(enrollment.embedding_sum)
+        + _float64_chunks(enrollment.centroid.vector)
+        + _float64_chunks(enrollment.phone_band_sum)
+    )
+    for name in ("embedding_sealed", "embedding_sum_sealed", "phone_band_sum_sealed"):
         sealed = bytes(row[name])
         assert sealed[0] == 1
         assert sealed[1:5] == CIPHER_A.key_id
@@ -136,6 +152,8 @@ async def test_the_raw_row_holds_no_float_vector(store: Store) -> None:
     loaded = await store.users(CIPHER_A).get(enrollment.user_id)
     assert loaded is not None
     np.testing.assert_array_equal(loaded.embedding_sum, enrollment.embedding_sum)
+    assert loaded.phone_band_sum is not None
+    np.testing.assert_array_equal(loaded.phone_band_sum, enrollment.phone_band_sum)
     assert loaded.sample_count == 2
 
 
@@ -144,19 +162,24 @@ async def test_without_a_key_storage_stays_in_the_clear(store: Store) -> None:
     (row,) = await store.rows()
     assert row["embedding_sealed"] is None
     assert row["embedding_sum_sealed"] is None
+    assert row["phone_band_sum_sealed"] is None
     assert row["embedding_sum"] is not None
+    assert row["phone_band_sum"] is not None
     census = await template_census(store.database)
     assert census.clear == 1
     assert not census.sealed
     await check_templates(store.database, None)
     # A key configured later still reads it, and seals the next sample.
     grown = await store.users(CIPHER_A).save_sample(
-        enrollment.user_id, None, sample(3), now=T0, replace=False
+        enrollment.user_id, None, sample(3, with_phone_band=True), now=T0, replace=False
     )
     assert grown.sample_count == 3
+    assert grown.phone_band_sum is not None
     (row,) = await store.rows()
     assert row["embedding_sum"] is None
     assert row["embedding_sum_sealed"] is not None
+    assert row["phone_band_sum"] is None
+    assert row["phone_band_sum_sealed"] is not None
 
 
 async def test_a_voiceprint_moved_to_another_users_row_is_refused(store: Store) -> None:
@@ -180,6 +203,18 @@ async def test_the_centroid_cannot_stand_in_for_the_sum(store: Store) -> None:
     p = store.placeholder
     await store.execute(
         f"UPDATE users SET embedding_sum_sealed = embedding_sealed WHERE id = {p(1)}",
+        (store.key(enrollment.user_id),),
+    )
+    with pytest.raises(TemplateProtectionError, match="integrity check"):
+        await users.get(enrollment.user_id)
+
+
+async def test_the_sum_cannot_stand_in_for_the_phone_band_sum(store: Store) -> None:
+    users = store.users(CIPHER_A)
+    enrollment = await _enrol(users)
+    p = store.placeholder
+    await store.execute(
+        f"UPDATE users SET phone_band_sum_sealed = embedding_sum_sealed WHERE id = {p(1)}",
         (store.key(enrollment.user_id),),
     )
     with pytest.raises(TemplateProtectionError, match="integrity check"):
@@ -219,8 +254,14 @@ async def test_a_removed_or_wrong_key_is_refused_at_start_up_and_on_read(store: 
 
 
 async def test_rotation_reseals_every_row_under_the_new_key(store: Store) -> None:
-    clear = [await _enrol(store.users(None), (seed,)) for seed in (1, 2, 3)]
-    sealed = [await _enrol(store.users(CIPHER_A), (seed, seed + 1)) for seed in (4, 5)]
+    # With and without a phone-band twin, in the clear and under the older key.
+    clear = [
+        await _enrol(store.users(None), (seed,), with_phone_band=seed != 3) for seed in (1, 2, 3)
+    ]
+    sealed = [
+        await _enrol(store.users(CIPHER_A), (seed, seed + 1), with_phone_band=seed != 5)
+        for seed in (4, 5)
+    ]
     # A row of the original service without a usable voiceprint: kept, and sealed too.
     p = store.placeholder
     odd = UserId.new()
@@ -243,15 +284,26 @@ async def test_rotation_reseals_every_row_under_the_new_key(store: Store) -> Non
     census = await template_census(store.database)
     assert census.clear == 0
     assert census.sealed == {CIPHER_B.key_id.hex(): 6}
+    twins = 0
     for row in await store.rows():
         assert row["embedding"] is None
         assert row["embedding_sum"] is None
-    # Key B alone reads every enrolment, exactly.
+        assert row["phone_band_sum"] is None
+        if row["phone_band_sum_sealed"] is not None:
+            assert bytes(row["phone_band_sum_sealed"])[1:5] == CIPHER_B.key_id
+            twins += 1
+    assert twins == 3
+    # Key B alone reads every enrolment, exactly, with its twin or without.
     users = store.users(CIPHER_B)
     for enrollment in clear + sealed:
         loaded = await users.get(enrollment.user_id)
         assert loaded is not None
         np.testing.assert_allclose(loaded.embedding_sum, enrollment.embedding_sum, rtol=0, atol=0)
+        if enrollment.phone_band_sum is None:
+            assert loaded.phone_band_sum is None
+        else:
+            assert loaded.phone_band_sum is not None
+            np.testing.assert_array_equal(loaded.phone_band_sum, enrollment.phone_band_sum)
     await check_templates(store.database, CIPHER_B)
     # Nothing is left to do the second time.
     assert [step async for step in reseal_templates(store.database, CIPHER_B)] == []
@@ -272,6 +324,49 @@ async def test_rotation_stops_on_a_value_it_cannot_open_keeping_finished_batches
     census = await template_census(store.database)
     assert census.sealed.get(CIPHER_A.key_id.hex(), 0) == keyed  # the batches before it stay
     assert census.sealed[CIPHER_B.key_id.hex()] == 1
+
+
+async def test_the_census_and_rotation_cover_the_phone_band_column(store: Store) -> None:
+    """A twin under another key than its row's, or left in the clear, is counted and resealed."""
+    users = store.users(CIPHER_A)
+    other_key, in_clear = await _enrol(users, (1,)), await _enrol(users, (2,))
+    assert other_key.phone_band_sum is not None
+    assert in_clear.phone_band_sum is not None
+    p = store.placeholder
+    await store.execute(
+        f"UPDATE users SET phone_band_sum_sealed = {p(1)} WHERE id = {p(2)}",
+        (
+            CIPHER_B.seal(other_key.user_id, "phone_band_sum", other_key.phone_band_sum),
+            store.key(other_key.user_id),
+        ),
+    )
+    await store.execute(
+        f"UPDATE users SET phone_band_sum = {p(1)}, phone_band_sum_sealed = NULL WHERE id = {p(2)}",
+        (store.clear(in_clear.phone_band_sum), store.key(in_clear.user_id)),
+    )
+
+    census = await template_census(store.database)
+    assert census.clear == 1
+    assert census.sealed == {CIPHER_A.key_id.hex(): 2, CIPHER_B.key_id.hex(): 1}
+    with pytest.raises(TemplateProtectionError, match=CIPHER_B.key_id.hex()):
+        await check_templates(store.database, CIPHER_A)
+    await check_templates(store.database, ROTATING)
+
+    steps = [step async for step in reseal_templates(store.database, ROTATING)]
+    assert steps[-1].done == steps[-1].total == 2
+    assert steps[-1].from_clear == 1
+    census = await template_census(store.database)
+    assert census.clear == 0
+    assert census.sealed == {CIPHER_B.key_id.hex(): 2}
+    for row in await store.rows():
+        assert row["phone_band_sum"] is None
+        assert bytes(row["phone_band_sum_sealed"])[1:5] == CIPHER_B.key_id
+    for enrollment in (other_key, in_clear):
+        loaded = await store.users(CIPHER_B).get(enrollment.user_id)
+        assert loaded is not None
+        assert loaded.phone_band_sum is not None
+        np.testing.assert_array_equal(loaded.phone_band_sum, enrollment.phone_band_sum)
+    assert [step async for step in reseal_templates(store.database, CIPHER_B)] == []
 
 
 async def test_the_container_gives_both_stores_the_configured_cipher(tmp_path: Path) -> None:

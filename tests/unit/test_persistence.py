@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any, get_args
 
 import numpy as np
 import pytest
@@ -19,7 +20,11 @@ from voiceauth_adapters.migrations import (
     load_migrations,
 )
 from voiceauth_adapters.postgres import PostgresDatabase, connection_options, redacted_dsn
+from voiceauth_adapters.postgres import codec as postgres_codec
+from voiceauth_adapters.sealing.cipher import Field, TemplateCipher
+from voiceauth_adapters.sealing.keys import parse_keyring
 from voiceauth_adapters.sqlite import SqliteDatabase
+from voiceauth_adapters.sqlite import codec as sqlite_codec
 from voiceauth_adapters.sqlite.codec import decode_time, decode_vector, encode_time, encode_vector
 from voiceauth_adapters.sqlite.migrator import statements
 from voiceauth_core import UserId
@@ -55,6 +60,22 @@ def test_unknown_dialect_is_refused() -> None:
 def test_original_enrolments_get_the_legacy_model_id() -> None:
     upgrade = load_migrations("postgres")[1]
     assert f"'{LEGACY_MODEL_ID}'" in upgrade.sql
+
+
+def _last_clear_index(sql: str) -> str:
+    """The condition of the last ``users_in_the_clear`` index the migrations create."""
+    return sql.rsplit("CREATE INDEX users_in_the_clear", 1)[-1].split(";", 1)[0]
+
+
+@pytest.mark.parametrize("dialect", ["postgres", "sqlite"])
+def test_every_sealed_field_has_its_column_rule_and_census_index(dialect: str) -> None:
+    """Each field the cipher seals is a column pair with the one-form rule and a key index."""
+    shipped = "\n".join(m.sql for m in load_migrations(dialect))  # type: ignore[arg-type]
+    for field in get_args(Field):
+        assert f"{field}_sealed" in shipped, field
+        assert f"users_{field}_one_form" in shipped, field
+        assert f"users_{field}_key" in shipped, field
+        assert f"{field} IS NOT NULL" in _last_clear_index(shipped), field
 
 
 def test_top_level_migrations_folder_is_the_packaged_one() -> None:
@@ -174,6 +195,34 @@ def test_stored_vectors_round_trip_exactly() -> None:
     assert sealed is None
     decoded = decode_vector(user, field="embedding_sum", clear=clear, sealed=sealed)
     np.testing.assert_array_equal(decoded, vector)
+
+
+@pytest.mark.parametrize("codec", [sqlite_codec, postgres_codec], ids=["sqlite", "postgres"])
+@pytest.mark.parametrize("keyed", [False, True], ids=["clear", "sealed"])
+def test_an_optional_vector_round_trips_and_its_absence_is_two_nulls(
+    codec: Any, keyed: bool
+) -> None:
+    user = UserId.new()
+    cipher = TemplateCipher(parse_keyring("B" * 43)) if keyed else None
+    vector = np.random.default_rng(1).normal(size=192)
+    clear, sealed = codec.encode_optional_vector(
+        user, vector, field="phone_band_sum", cipher=cipher
+    )
+    assert (clear is None, sealed is None) == ((True, False) if keyed else (False, True))
+    decoded = codec.decode_optional_vector(
+        user, field="phone_band_sum", clear=clear, sealed=sealed, cipher=cipher
+    )
+    np.testing.assert_array_equal(decoded, vector)
+    assert codec.encode_optional_vector(user, None, field="phone_band_sum", cipher=cipher) == (
+        None,
+        None,
+    )
+    assert (
+        codec.decode_optional_vector(
+            user, field="phone_band_sum", clear=None, sealed=None, cipher=cipher
+        )
+        is None
+    )
 
 
 # DATABASE_URL ----------------------------------------------------------------------------------

@@ -7,8 +7,14 @@ import base64
 import numpy as np
 import pytest
 
-from voiceauth_adapters.sealing import TemplateCensus, load_vector, new_key, parse_keyring
-from voiceauth_adapters.sealing.cipher import TemplateCipher, sealed_key_id
+from voiceauth_adapters.sealing import (
+    TemplateCensus,
+    load_optional_vector,
+    load_vector,
+    new_key,
+    parse_keyring,
+)
+from voiceauth_adapters.sealing.cipher import Field, TemplateCipher, sealed_key_id
 from voiceauth_core import InvalidInputError, TemplateProtectionError, UserId
 from voiceauth_web.settings import Settings, SettingsError
 
@@ -52,6 +58,22 @@ def test_a_value_moved_to_the_other_column_does_not_open() -> None:
     sealed = cipher(KEY_A).seal(user, "embedding", VECTOR)
     with pytest.raises(TemplateProtectionError, match="integrity check"):
         cipher(KEY_A).open(user, "embedding_sum", sealed)
+
+
+@pytest.mark.parametrize(
+    ("sealed_as", "opened_as"),
+    [
+        ("embedding_sum", "phone_band_sum"),
+        ("phone_band_sum", "embedding_sum"),
+        ("phone_band_sum", "embedding"),
+    ],
+)
+def test_the_phone_band_sum_is_a_column_of_its_own(sealed_as: Field, opened_as: Field) -> None:
+    user = UserId.new()
+    sealed = cipher(KEY_A).seal(user, sealed_as, VECTOR)
+    np.testing.assert_array_equal(cipher(KEY_A).open(user, sealed_as, sealed), VECTOR)
+    with pytest.raises(TemplateProtectionError, match="integrity check"):
+        cipher(KEY_A).open(user, opened_as, sealed)
 
 
 @pytest.mark.parametrize("position", [5, 17, 100, -1])  # nonce, ciphertext, middle, tag
@@ -117,6 +139,40 @@ def test_a_sealed_value_without_a_key_is_refused_not_guessed() -> None:
     # A row still in the clear is read with or without a key (until `db rotate-key`).
     clear = load_vector(cipher(KEY_A), user, "embedding_sum", clear=VECTOR, sealed=None)
     np.testing.assert_array_equal(clear, VECTOR)
+
+
+def test_an_absent_phone_band_sum_is_none_and_a_present_one_is_read() -> None:
+    user = UserId.new()
+    for keyring in (None, cipher(KEY_A)):
+        assert (
+            load_optional_vector(keyring, user, "phone_band_sum", clear=None, sealed=None) is None
+        )
+    clear = load_optional_vector(None, user, "phone_band_sum", clear=VECTOR, sealed=None)
+    assert clear is not None
+    np.testing.assert_array_equal(clear, VECTOR)
+    sealed = cipher(KEY_A).seal(user, "phone_band_sum", VECTOR)
+    opened = load_optional_vector(cipher(KEY_A), user, "phone_band_sum", clear=None, sealed=sealed)
+    assert opened is not None
+    np.testing.assert_array_equal(opened, VECTOR)
+    # Sealed and unreadable is refused, never taken for absent.
+    with pytest.raises(TemplateProtectionError, match="VOICEAUTH_TEMPLATE_KEY is not set"):
+        load_optional_vector(None, user, "phone_band_sum", clear=None, sealed=sealed)
+    with pytest.raises(TemplateProtectionError, match="does not hold"):
+        load_optional_vector(cipher(KEY_B), user, "phone_band_sum", clear=None, sealed=sealed)
+    # The required form still refuses a row without its vector.
+    with pytest.raises(TemplateProtectionError, match="holds no voiceprint"):
+        load_vector(None, user, "embedding_sum", clear=None, sealed=None)
+
+
+def test_the_census_lists_a_key_found_in_any_column() -> None:
+    key_a, key_b = cipher(KEY_A).key_id.hex(), cipher(KEY_B).key_id.hex()
+    census = TemplateCensus.from_columns(
+        clear=0, by_column=[{key_a: 3}, {key_a: 3}, {key_a: 2, key_b: 1}]
+    )
+    assert census.sealed == {key_a: 3, key_b: 1}
+    with pytest.raises(TemplateProtectionError, match=key_b):
+        census.require_readable(cipher(KEY_A))
+    census.require_readable(cipher(f"{KEY_A},{KEY_B}"))
 
 
 def test_the_census_refuses_keys_the_configuration_lacks() -> None:

@@ -17,13 +17,30 @@ from voiceauth_core.identity import UserId
 if TYPE_CHECKING:
     from voiceauth_adapters.sealing.cipher import TemplateCipher
 
-__all__ = ["reseal_templates", "template_census"]
+__all__ = ["CENSUS_QUERIES", "reseal_templates", "template_census"]
 
+#: Every vector column of ``users``, each with its sealed twin.
+_CLEAR_COLUMNS = ("embedding", "embedding_sum", "phone_band_sum")
+_SEALED_COLUMNS = tuple(f"{column}_sealed" for column in _CLEAR_COLUMNS)
+
+# A row in the clear holds some vector in the clear (the condition of 0006's users_in_the_clear).
+_IN_THE_CLEAR = " OR ".join(f"{column} IS NOT NULL" for column in _CLEAR_COLUMNS)
 # A row to reseal holds a vector in the clear, or one sealed under another key than $1.
 _NEEDS_RESEALING = (
-    "(embedding IS NOT NULL OR embedding_sum IS NOT NULL"
-    " OR substring(embedding_sealed FROM 2 FOR 4) <> $1"
-    " OR substring(embedding_sum_sealed FROM 2 FOR 4) <> $1)"
+    f"({_IN_THE_CLEAR}"
+    + "".join(f" OR substring({column} FROM 2 FOR 4) <> $1" for column in _SEALED_COLUMNS)
+    + ")"
+)
+
+#: The census's statements: the rows in the clear, then each sealed column's rows by key id;
+#: each reads one of migrations 0005's and 0006's partial indexes.
+CENSUS_QUERIES = (
+    f"SELECT count(*) FROM users WHERE {_IN_THE_CLEAR}",
+    *(
+        f"SELECT encode(substring({column} FROM 2 FOR 4), 'hex') AS key_id, count(*) AS n"
+        f" FROM users WHERE {column} IS NOT NULL GROUP BY substring({column} FROM 2 FOR 4)"
+        for column in _SEALED_COLUMNS
+    ),
 )
 
 
@@ -31,15 +48,11 @@ async def template_census(database: PostgresDatabase) -> TemplateCensus:
     """Rows in the clear, and rows sealed by key id; changes nothing."""
 
     async def run(conn: Any) -> TemplateCensus:
-        clear = await conn.fetchval(
-            "SELECT count(*) FROM users WHERE embedding IS NOT NULL OR embedding_sum IS NOT NULL"
-        )
+        clear_query, *key_queries = CENSUS_QUERIES
+        clear = await conn.fetchval(clear_query)
         by_column = []
-        for column in ("embedding_sealed", "embedding_sum_sealed"):
-            rows = await conn.fetch(
-                f"SELECT encode(substring({column} FROM 2 FOR 4), 'hex') AS key_id, count(*) AS n"
-                f" FROM users WHERE {column} IS NOT NULL GROUP BY substring({column} FROM 2 FOR 4)"
-            )
+        for query in key_queries:
+            rows = await conn.fetch(query)
             by_column.append({row["key_id"]: row["n"] for row in rows})
         return TemplateCensus.from_columns(clear=clear, by_column=by_column)
 
@@ -76,7 +89,8 @@ async def reseal_templates(
 
         async def batch(conn: Any, after: uuid.UUID = after) -> tuple[int, int, uuid.UUID | None]:
             rows = await conn.fetch(
-                "SELECT id, embedding, embedding_sealed, embedding_sum, embedding_sum_sealed"
+                "SELECT id, embedding, embedding_sealed, embedding_sum, embedding_sum_sealed,"
+                " phone_band_sum, phone_band_sum_sealed"
                 f" FROM users WHERE id > $2 AND {_NEEDS_RESEALING} ORDER BY id LIMIT $3"
                 " FOR UPDATE",
                 key_id,
@@ -98,14 +112,22 @@ async def reseal_templates(
                     clear=decode_clear(row["embedding_sum"]),
                     sealed=row["embedding_sum_sealed"],
                 )
+                twin = cipher.reseal(
+                    user_id,
+                    "phone_band_sum",
+                    clear=decode_clear(row["phone_band_sum"]),
+                    sealed=row["phone_band_sum_sealed"],
+                )
                 await conn.execute(
                     "UPDATE users SET embedding = NULL, embedding_sealed = $2,"
-                    " embedding_sum = NULL, embedding_sum_sealed = $3 WHERE id = $1",
+                    " embedding_sum = NULL, embedding_sum_sealed = $3,"
+                    " phone_band_sum = NULL, phone_band_sum_sealed = $4 WHERE id = $1",
                     row["id"],
                     centroid,
                     total,
+                    twin,
                 )
-                from_clear += row["embedding"] is not None or row["embedding_sum"] is not None
+                from_clear += any(row[column] is not None for column in _CLEAR_COLUMNS)
             return len(rows), from_clear, rows[-1]["id"] if rows else None
 
         done, from_clear, last = await database.write(batch)

@@ -11,7 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
-from voiceauth_adapters.postgres.codec import decode_vector, encode_vector
+from voiceauth_adapters.postgres.codec import (
+    decode_optional_vector,
+    decode_vector,
+    encode_optional_vector,
+    encode_vector,
+)
 from voiceauth_adapters.postgres.connection import PostgresDatabase
 from voiceauth_core.enrollment import Enrollment, EnrollmentSample, apply_sample
 from voiceauth_core.errors import InvalidInputError, PhoneNumberInUseError
@@ -25,7 +30,7 @@ __all__ = ["PostgresUserRepository", "enrollment_from_row"]
 
 _COLUMNS = (
     "id, phone, embedding_sum, embedding_sum_sealed, sample_count, speech_seconds, model_id,"
-    " enrolled_at, updated_at"
+    " enrolled_at, updated_at, phone_band_sum, phone_band_sum_sealed"
 )
 # A row with sample_count 0 holds no voiceprint (an original user without a usable embedding,
 # or the placeholder of a first sample being written): it is not an enrolment.
@@ -63,6 +68,13 @@ def enrollment_from_row(row: Any, cipher: TemplateCipher | None = None) -> Enrol
         model_id=row["model_id"],
         enrolled_at=row["enrolled_at"],
         updated_at=row["updated_at"],
+        phone_band_sum=decode_optional_vector(
+            user_id,
+            field="phone_band_sum",
+            clear=row["phone_band_sum"],
+            sealed=row["phone_band_sum_sealed"],
+            cipher=cipher,
+        ),
     )
 
 
@@ -149,12 +161,15 @@ class PostgresUserRepository:
             total = encode_vector(
                 user_id, updated.embedding_sum, field="embedding_sum", cipher=self._cipher
             )
+            twin = encode_optional_vector(
+                user_id, updated.phone_band_sum, field="phone_band_sum", cipher=self._cipher
+            )
             try:
                 await conn.execute(
                     "UPDATE users SET phone = $2, embedding = $3, embedding_sealed = $4,"
                     " embedding_sum = $5, embedding_sum_sealed = $6, sample_count = $7,"
-                    " speech_seconds = $8, model_id = $9, enrolled_at = $10, updated_at = $11"
-                    " WHERE id = $1",
+                    " speech_seconds = $8, model_id = $9, enrolled_at = $10, updated_at = $11,"
+                    " phone_band_sum = $12, phone_band_sum_sealed = $13 WHERE id = $1",
                     user_id.value,
                     None if updated.phone is None else updated.phone.e164,
                     *centroid,
@@ -164,6 +179,7 @@ class PostgresUserRepository:
                     updated.model_id,
                     updated.enrolled_at,
                     updated.updated_at,
+                    *twin,
                 )
             except asyncpg.UniqueViolationError as exc:
                 if exc.constraint_name != "users_phone_key":

@@ -8,7 +8,7 @@ column (``columns``).
 """
 
 from voiceauth_adapters.sealing.census import ResealProgress, TemplateCensus
-from voiceauth_adapters.sealing.columns import load_vector, store_vector
+from voiceauth_adapters.sealing.columns import load_optional_vector, load_vector, store_vector
 from voiceauth_adapters.sealing.keys import Keyring, TemplateKey, new_key, parse_keyring
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "ResealProgress",
     "TemplateCensus",
     "TemplateKey",
+    "load_optional_vector",
     "load_vector",
     "new_key",
     "parse_keyring",

@@ -30,10 +30,10 @@ class TemplateCensus:
     def from_columns(cls, *, clear: int, by_column: Sequence[Mapping[str, int]]) -> TemplateCensus:
         """The census from each sealed column's rows per key (what the stores' indexes count).
 
-        A row's two vectors are sealed together, under one key, in one transaction, so each
-        column counts the same rows; where they differ, the larger count is kept. Every key
-        found in either column is listed, so :meth:`require_readable` refuses exactly as if
-        every row had been read.
+        A row's vectors are sealed together, under one key, in one transaction, so each column
+        counts the same rows (``phone_band_sum`` only those that have one); where they differ,
+        the larger count is kept. Every key found in any column is listed, so
+        :meth:`require_readable` refuses exactly as if every row had been read.
         """
         sealed: dict[str, int] = {}
         for counts in by_column:

@@ -3,7 +3,8 @@
 A sealed value is ``version (1 byte) | key id (4) | nonce (12) | ciphertext | tag (16)``; the
 plaintext is the vector as float64 little-endian. The associated data is a domain label, the
 column's name, the user id's 16 bytes and the header, so a value copied to another user's row,
-or from ``embedding`` to ``embedding_sum``, fails to open, as does any altered byte.
+or from one column to another (``embedding``, ``embedding_sum``, ``phone_band_sum``), fails to
+open, as does any altered byte.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ __all__ = ["FORMAT_VERSION", "Field", "TemplateCipher", "sealed_key_id"]
 
 #: The first byte of every sealed value; a later format gets the next number.
 FORMAT_VERSION = 1
-Field = Literal["embedding", "embedding_sum"]
+#: The sealed columns, each bound by name into its values' associated data.
+Field = Literal["embedding", "embedding_sum", "phone_band_sum"]
 
 _DOMAIN = b"voiceauth template v1\x00"
 _NONCE_BYTES = 12  # 96 bits, fresh from os.urandom for every value

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     # Only for annotations: a store without a key works where cryptography is not installed.
     from voiceauth_adapters.sealing.cipher import Field, TemplateCipher
 
-__all__ = ["load_vector", "store_vector"]
+__all__ = ["load_optional_vector", "load_vector", "store_vector"]
 
 
 def store_vector(
@@ -46,3 +46,23 @@ def load_vector(
     if clear is None:
         raise TemplateProtectionError("an enrolled user's row holds no voiceprint")
     return clear
+
+
+def load_optional_vector(
+    cipher: TemplateCipher | None,
+    user_id: UserId,
+    field: Field,
+    *,
+    clear: Vector | None,
+    sealed: bytes | None,
+) -> Vector | None:
+    """As :func:`load_vector`, for a vector a row may lack (``phone_band_sum``): None when the
+    row holds neither form.
+
+    Raises:
+        TemplateProtectionError: The value is sealed and no key is configured, or it does not
+            open (see :meth:`TemplateCipher.open`).
+    """
+    if sealed is None and clear is None:
+        return None
+    return load_vector(cipher, user_id, field, clear=clear, sealed=sealed)

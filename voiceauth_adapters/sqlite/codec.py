@@ -1,8 +1,9 @@
 """How a voiceprint vector and a time are stored in a SQLite row: the one place to change them.
 
-In the clear a vector is a float64 little-endian blob (``embedding``, ``embedding_sum``); with a
-template key it is sealed into the column beside it (``embedding_sealed``,
-``embedding_sum_sealed``) and the clear one is NULL. The user id is the associated data.
+In the clear a vector is a float64 little-endian blob (``embedding``, ``embedding_sum``,
+``phone_band_sum``); with a template key it is sealed into the column beside it
+(``embedding_sealed``, ``embedding_sum_sealed``, ``phone_band_sum_sealed``) and the clear one is
+NULL. The user id is the associated data. ``phone_band_sum`` may be absent: both columns NULL.
 """
 
 from __future__ import annotations
@@ -12,14 +13,22 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from voiceauth_adapters.sealing.columns import load_vector, store_vector
+from voiceauth_adapters.sealing.columns import load_optional_vector, load_vector, store_vector
 from voiceauth_core.embedding import Vector
 from voiceauth_core.identity import UserId
 
 if TYPE_CHECKING:
     from voiceauth_adapters.sealing.cipher import Field, TemplateCipher
 
-__all__ = ["decode_clear", "decode_time", "decode_vector", "encode_time", "encode_vector"]
+__all__ = [
+    "decode_clear",
+    "decode_optional_vector",
+    "decode_time",
+    "decode_vector",
+    "encode_optional_vector",
+    "encode_time",
+    "encode_vector",
+]
 
 _FLOAT64_LE = np.dtype("<f8")
 
@@ -53,6 +62,31 @@ def decode_vector(
         TemplateProtectionError: It is sealed and cannot be opened with ``cipher``.
     """
     return load_vector(cipher, user_id, field, clear=decode_clear(clear), sealed=sealed)
+
+
+def encode_optional_vector(
+    user_id: UserId, vector: Vector | None, *, field: Field, cipher: TemplateCipher | None = None
+) -> tuple[bytes | None, bytes | None]:
+    """As :func:`encode_vector`, for a vector a row may lack: both None when ``vector`` is."""
+    if vector is None:
+        return None, None
+    return encode_vector(user_id, vector, field=field, cipher=cipher)
+
+
+def decode_optional_vector(
+    user_id: UserId,
+    *,
+    field: Field,
+    clear: bytes | None,
+    sealed: bytes | None,
+    cipher: TemplateCipher | None = None,
+) -> Vector | None:
+    """The vector stored by :func:`encode_optional_vector`, or None when neither column holds it.
+
+    Raises:
+        TemplateProtectionError: It is sealed and cannot be opened with ``cipher``.
+    """
+    return load_optional_vector(cipher, user_id, field, clear=decode_clear(clear), sealed=sealed)
 
 
 def encode_time(when: datetime) -> str:

@@ -21,20 +21,27 @@ if TYPE_CHECKING:
 
 __all__ = ["reseal_templates", "template_census"]
 
+#: Every vector column of ``users``, each with its sealed twin.
+_CLEAR_COLUMNS = ("embedding", "embedding_sum", "phone_band_sum")
+_SEALED_COLUMNS = tuple(f"{column}_sealed" for column in _CLEAR_COLUMNS)
+
+# A row in the clear holds some vector in the clear (the condition of 0006's users_in_the_clear).
+_IN_THE_CLEAR = " OR ".join(f"{column} IS NOT NULL" for column in _CLEAR_COLUMNS)
 # A row to reseal holds a vector in the clear, or one sealed under another key than :key.
 _NEEDS_RESEALING = (
-    "(embedding IS NOT NULL OR embedding_sum IS NOT NULL"
-    " OR substr(embedding_sealed, 2, 4) <> :key OR substr(embedding_sum_sealed, 2, 4) <> :key)"
+    f"({_IN_THE_CLEAR}"
+    + "".join(f" OR substr({column}, 2, 4) <> :key" for column in _SEALED_COLUMNS)
+    + ")"
 )
 
 
-#: The census's statements; each reads one of migration 0005's indexes, not the table.
+#: The census's statements; each reads one of migrations 0005's and 0006's indexes, not the table.
 CENSUS_QUERIES = (
-    "SELECT count(*) FROM users WHERE embedding IS NOT NULL OR embedding_sum IS NOT NULL",
+    f"SELECT count(*) FROM users WHERE {_IN_THE_CLEAR}",
     *(
         f"SELECT lower(hex(substr({column}, 2, 4))), count(*) FROM users"
         f" WHERE {column} IS NOT NULL GROUP BY substr({column}, 2, 4)"
-        for column in ("embedding_sealed", "embedding_sum_sealed")
+        for column in _SEALED_COLUMNS
     ),
 )
 
@@ -55,16 +62,26 @@ def _batch(
     conn: sqlite3.Connection, *, cipher: TemplateCipher, after: str, size: int
 ) -> tuple[int, int, str | None]:
     rows = conn.execute(
-        "SELECT id, embedding, embedding_sealed, embedding_sum, embedding_sum_sealed"
+        "SELECT id, embedding, embedding_sealed, embedding_sum, embedding_sum_sealed,"
+        " phone_band_sum, phone_band_sum_sealed"
         f" FROM users WHERE id > :after AND {_NEEDS_RESEALING} ORDER BY id LIMIT :size",
         {"key": cipher.key_id, "after": after, "size": size},
     ).fetchall()
     from_clear = 0
-    for ident, embedding, embedding_sealed, embedding_sum, embedding_sum_sealed in rows:
+    for (
+        ident,
+        embedding,
+        embedding_sealed,
+        embedding_sum,
+        embedding_sum_sealed,
+        phone_band_sum,
+        phone_band_sum_sealed,
+    ) in rows:
         user_id = UserId(value=uuid.UUID(ident))
         conn.execute(
             "UPDATE users SET embedding = NULL, embedding_sealed = ?, embedding_sum = NULL,"
-            " embedding_sum_sealed = ? WHERE id = ?",
+            " embedding_sum_sealed = ?, phone_band_sum = NULL, phone_band_sum_sealed = ?"
+            " WHERE id = ?",
             (
                 cipher.reseal(
                     user_id, "embedding", clear=decode_clear(embedding), sealed=embedding_sealed
@@ -75,10 +92,16 @@ def _batch(
                     clear=decode_clear(embedding_sum),
                     sealed=embedding_sum_sealed,
                 ),
+                cipher.reseal(
+                    user_id,
+                    "phone_band_sum",
+                    clear=decode_clear(phone_band_sum),
+                    sealed=phone_band_sum_sealed,
+                ),
                 ident,
             ),
         )
-        from_clear += embedding is not None or embedding_sum is not None
+        from_clear += any(value is not None for value in (embedding, embedding_sum, phone_band_sum))
     return len(rows), from_clear, rows[-1][0] if rows else None
 
 

@@ -10,7 +10,14 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from voiceauth_adapters.sqlite.codec import decode_time, decode_vector, encode_time, encode_vector
+from voiceauth_adapters.sqlite.codec import (
+    decode_optional_vector,
+    decode_time,
+    decode_vector,
+    encode_optional_vector,
+    encode_time,
+    encode_vector,
+)
 from voiceauth_adapters.sqlite.connection import SqliteDatabase
 from voiceauth_core.enrollment import Enrollment, EnrollmentSample, apply_sample
 from voiceauth_core.errors import InvalidInputError, PhoneNumberInUseError
@@ -24,7 +31,7 @@ __all__ = ["SqliteUserRepository"]
 
 _COLUMNS = (
     "id, phone, embedding_sum, embedding_sum_sealed, sample_count, speech_seconds, model_id,"
-    " enrolled_at, updated_at"
+    " enrolled_at, updated_at, phone_band_sum, phone_band_sum_sealed"
 )
 _ENROLLED = "sample_count > 0"
 
@@ -32,7 +39,19 @@ Row = tuple[Any, ...]
 
 
 def _enrollment(row: Row, cipher: TemplateCipher | None) -> Enrollment:
-    ident, phone, clear, sealed, count, speech, model_id, enrolled_at, updated_at = row
+    (
+        ident,
+        phone,
+        clear,
+        sealed,
+        count,
+        speech,
+        model_id,
+        enrolled_at,
+        updated_at,
+        twin_clear,
+        twin_sealed,
+    ) = row
     user_id = UserId(value=uuid.UUID(ident))
     return Enrollment(
         user_id=user_id,
@@ -45,6 +64,9 @@ def _enrollment(row: Row, cipher: TemplateCipher | None) -> Enrollment:
         model_id=model_id,
         enrolled_at=decode_time(enrolled_at),
         updated_at=decode_time(updated_at),
+        phone_band_sum=decode_optional_vector(
+            user_id, field="phone_band_sum", clear=twin_clear, sealed=twin_sealed, cipher=cipher
+        ),
     )
 
 
@@ -118,6 +140,9 @@ class SqliteUserRepository:
             embedding_sum, embedding_sum_sealed = encode_vector(
                 user_id, updated.embedding_sum, field="embedding_sum", cipher=self._cipher
             )
+            phone_band_sum, phone_band_sum_sealed = encode_optional_vector(
+                user_id, updated.phone_band_sum, field="phone_band_sum", cipher=self._cipher
+            )
             values = {
                 "id": key,
                 "phone": None if updated.phone is None else updated.phone.e164,
@@ -125,6 +150,8 @@ class SqliteUserRepository:
                 "embedding_sealed": embedding_sealed,
                 "embedding_sum": embedding_sum,
                 "embedding_sum_sealed": embedding_sum_sealed,
+                "phone_band_sum": phone_band_sum,
+                "phone_band_sum_sealed": phone_band_sum_sealed,
                 "sample_count": updated.sample_count,
                 "speech_seconds": updated.speech_seconds,
                 "model_id": updated.model_id,
@@ -136,13 +163,16 @@ class SqliteUserRepository:
                 " embedding_sealed = :embedding_sealed, embedding_sum = :embedding_sum,"
                 " embedding_sum_sealed = :embedding_sum_sealed, sample_count = :sample_count,"
                 " speech_seconds = :speech_seconds, model_id = :model_id,"
-                " enrolled_at = :enrolled_at, updated_at = :updated_at WHERE id = :id"
+                " enrolled_at = :enrolled_at, updated_at = :updated_at,"
+                " phone_band_sum = :phone_band_sum, phone_band_sum_sealed = :phone_band_sum_sealed"
+                " WHERE id = :id"
                 if exists
                 else "INSERT INTO users (id, phone, embedding, embedding_sealed, embedding_sum,"
                 " embedding_sum_sealed, sample_count, speech_seconds, model_id, enrolled_at,"
-                " updated_at) VALUES (:id, :phone, :embedding, :embedding_sealed,"
-                " :embedding_sum, :embedding_sum_sealed, :sample_count, :speech_seconds,"
-                " :model_id, :enrolled_at, :updated_at)"
+                " updated_at, phone_band_sum, phone_band_sum_sealed) VALUES (:id, :phone,"
+                " :embedding, :embedding_sealed, :embedding_sum, :embedding_sum_sealed,"
+                " :sample_count, :speech_seconds, :model_id, :enrolled_at, :updated_at,"
+                " :phone_band_sum, :phone_band_sum_sealed)"
             )
             try:
                 conn.execute(statement, values)
