@@ -28,6 +28,7 @@ def enrollment_out(result: EnrollmentResult) -> EnrollmentOut:
         sampleSpeechSeconds=round(result.sample_speech_seconds, 3),
         strongEnough=result.strong_enough,
         modelId=enrollment.model_id,
+        phoneBandVoiceprint=enrollment.phone_band_sum is not None,
     )
 
 
@@ -42,6 +43,7 @@ def user_out(enrollment: Enrollment, *, strong_speech_s: float) -> UserOut:
         modelId=enrollment.model_id,
         enrolledAt=enrollment.enrolled_at,
         updatedAt=enrollment.updated_at,
+        phoneBandVoiceprint=enrollment.phone_band_sum is not None,
     )
 
 

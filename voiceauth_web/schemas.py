@@ -52,6 +52,7 @@ class EnrollmentOut(msgspec.Struct):
     modelId: str  # noqa: N815
     status: str = "enrolled"
     score: float = 1.0
+    phoneBandVoiceprint: bool = False  # noqa: N815 - phone callers are compared with it
 
 
 class VerifyResponse(msgspec.Struct):
@@ -111,6 +112,7 @@ class UserOut(msgspec.Struct):
     modelId: str  # noqa: N815
     enrolledAt: datetime  # noqa: N815
     updatedAt: datetime  # noqa: N815
+    phoneBandVoiceprint: bool = False  # noqa: N815 - phone callers are compared with it
 
 
 class UserPage(msgspec.Struct):

@@ -13,6 +13,7 @@ import pytest
 from tests.e2e.service import API_KEY, TOOL_SECRET, running_service
 from tests.integration import postgres_harness
 from tests.integration.real_model import SPEECH, speech
+from voiceauth_adapters.audio import phone_channel
 from voiceauth_adapters.http.testing import AudioFileServer, Route
 from voiceauth_adapters.vapi.testing import ListenCall, VapiListenServer, tool_call_message
 
@@ -53,6 +54,9 @@ async def test_enrol_verify_history_tool_call_and_erase(service: str) -> None:
         assert enrolled.status_code == 200, enrolled.text
         assert enrolled.json()["status"] == "enrolled"
         assert enrolled.json()["sampleCount"] == 1
+        assert enrolled.json()["phoneBandVoiceprint"] is True
+        stored = (await client.get(f"/api/v1/users/{user}", headers=KEY)).json()
+        assert stored["phoneBandVoiceprint"] is True  # the store kept it
 
         # The enrolled caller on channel 0, another voice on the assistant's channel.
         genuine = calls.add(
@@ -64,6 +68,17 @@ async def test_enrol_verify_history_tool_call_and_erase(service: str) -> None:
         assert accepted.status_code == 200, accepted.text
         assert accepted.json()["success"] is True
         assert accepted.json()["decision"] == "accept"
+
+        # The same caller over a phone line (8 kHz G.711 heard back, as an 8 kHz stream): the
+        # wide-band enrolment is compared with its phone-band voiceprint.
+        over_phone = calls.add(
+            ListenCall(caller=phone_channel(speech("103_b")), sample_rate=8000, speed=4.0)
+        )
+        phoned = await client.post(
+            "/api/v1/verify-password", json={"userId": user, "listenUrl": over_phone}, headers=KEY
+        )
+        assert phoned.status_code == 200, phoned.text
+        assert phoned.json()["decision"] == "accept", phoned.text
 
         # An impostor calls while the assistant's channel carries the enrolled voice: rejected,
         # because only the customer's channel is heard.
@@ -78,7 +93,7 @@ async def test_enrol_verify_history_tool_call_and_erase(service: str) -> None:
         assert rejected.json()["decision"] == "reject"
 
         history = (await client.get(f"/api/v1/users/{user}/auth-history", headers=KEY)).json()
-        assert [a["success"] for a in history["attempts"]] == [False, True]
+        assert [a["success"] for a in history["attempts"]] == [False, True, True]
 
         # VAPI calls the tool with its secret; the listen URL comes from the call object.
         tool_call = tool_call_message(

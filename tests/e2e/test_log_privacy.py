@@ -126,22 +126,29 @@ class Voiceprint:
         return f"Voiceprint({self.name})"  # never the values, not even in a failure report
 
 
-_COLUMNS: tuple[tuple[str, Field], ...] = (("mean", "embedding"), ("sum", "embedding_sum"))
+_COLUMNS: tuple[tuple[str, Field], ...] = (
+    ("mean", "embedding"),
+    ("sum", "embedding_sum"),
+    ("phone-band sum", "phone_band_sum"),
+)
 
 
 def stored_voiceprints(database: Path, cipher: TemplateCipher) -> list[Voiceprint]:
-    """The users' stored vectors (mean and sum), read beside the running service and opened as
-    the store opens them (bound to the row's user id and the column)."""
+    """The users' stored vectors (mean, sum, phone-band sum), read beside the running service and
+    opened as the store opens them (bound to the row's user id and the column)."""
     with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as connection:
         rows = connection.execute(
-            "SELECT id, embedding, embedding_sealed, embedding_sum, embedding_sum_sealed FROM users"
+            "SELECT id, embedding, embedding_sealed, embedding_sum, embedding_sum_sealed,"
+            " phone_band_sum, phone_band_sum_sealed FROM users"
         ).fetchall()
     found: list[Voiceprint] = []
-    for ident, mean, mean_sealed, total, total_sealed in rows:
-        assert mean is None, "a voiceprint is stored in the clear although a key is set"
-        assert total is None, "a voiceprint is stored in the clear although a key is set"
+    for ident, mean, mean_sealed, total, total_sealed, twin, twin_sealed in rows:
+        for clear in (mean, total, twin):
+            assert clear is None, "a voiceprint is stored in the clear although a key is set"
+        assert twin_sealed is not None, "the phone-band voiceprint was not stored"
         user = UserId(value=uuid.UUID(ident))
-        for (name, column), sealed in zip(_COLUMNS, (mean_sealed, total_sealed), strict=True):
+        sealed_columns = (mean_sealed, total_sealed, twin_sealed)
+        for (name, column), sealed in zip(_COLUMNS, sealed_columns, strict=True):
             if sealed:
                 vector = cipher.open(user, column, bytes(sealed))
                 found.append(Voiceprint(name=name, sealed=bytes(sealed), vector=vector))
