@@ -36,6 +36,18 @@ if [[ " $STAGES " == *" eval "* ]]; then
   $VOICEAUTH eval "$FSDD" $EXTRA --pattern '_(?P<speaker>[a-z]+)_' --protocol groups \
     --enroll-files 10 --test-files 5 \
     --out "$OUT/fsdd-phone.json" --plot "$OUT/fsdd-phone.png"
+  # A line the cohort and calibration never heard: a mobile leg (AMR-NB 12.2k, then G.711).
+  for condition in clean/mobile mobile/mobile; do
+    enrol=${condition%/*}; test=${condition#*/}
+    $VOICEAUTH eval "$LIBRI" $EXTRA --speakers '.*[7-9]' \
+      --enroll-channel "$enrol" --test-channel "$test" \
+      --out "$OUT/librispeech-$enrol-$test.json" --plot "$OUT/librispeech-$enrol-$test.png"
+  done
+  # What the phone-band voiceprint brings: the wide-band enrolments without it.
+  for test in phone mobile; do
+    $VOICEAUTH eval "$LIBRI" $EXTRA --speakers '.*[7-9]' --enroll-channel clean \
+      --test-channel "$test" --no-phone-band --out "$OUT/librispeech-clean-$test-no-phone-band.json"
+  done
   # The original rule for comparison: raw cosine at 0.82.
   $VOICEAUTH eval "$LIBRI" $EXTRA --speakers '.*[7-9]' --enroll-channel clean --test-channel phone \
     --scoring cosine --out "$OUT/librispeech-clean-phone-cosine.json"

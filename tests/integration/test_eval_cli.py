@@ -58,15 +58,17 @@ def test_the_corpus_reader_takes_speakers_from_the_pattern() -> None:
 
 
 @pytest.mark.parametrize(
-    ("scoring", "test_channel"), [("calibrated", "phone"), ("cosine", "clean")]
+    ("scoring", "test_channel", "phone_band"),
+    [("calibrated", "phone", True), ("cosine", "clean", True), ("calibrated", "mobile", False)],
 )
 def test_eval_reports_error_rates_and_genuine_trials_outscore_impostors(
-    tmp_path: Path, scoring: str, test_channel: str
+    tmp_path: Path, scoring: str, test_channel: str, phone_band: bool
 ) -> None:
     out = tmp_path / "report.json"
     plot = tmp_path / "report.png"
+    options = () if phone_band else ("--no-phone-band",)
     status = eval_fixtures(
-        out, "--test-channel", test_channel, "--scoring", scoring, "--plot", str(plot)
+        out, "--test-channel", test_channel, "--scoring", scoring, "--plot", str(plot), *options
     )
     assert status == 0
     report = json.loads(out.read_text())
@@ -81,6 +83,7 @@ def test_eval_reports_error_rates_and_genuine_trials_outscore_impostors(
     )
     assert report["policy"]["threshold"] == 0.82
     assert report["condition"]["test_channel"] == test_channel
+    assert report["condition"]["phone_band"] is phone_band
     full = report["full_length"]
     for name in ("calibrated", "raw_cosine"):
         part = full[name]

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from voiceauth_adapters.audio.telephone import G711Line, phone_channel
+from voiceauth_adapters.audio.telephone import G711Line, mobile_channel, phone_channel
 from voiceauth_adapters.evaluation.trials import Segment, Trial
 from voiceauth_core.attempt import Decision
 from voiceauth_core.audio import Audio
@@ -27,8 +27,11 @@ from voiceauth_core.use_cases import CapturePlan, Enroll, Verify
 
 __all__ = ["CHANNELS", "Condition", "Evaluator", "TrialResult"]
 
-#: The channels a side of a trial can be heard through.
-CHANNELS = ("clean", "phone")
+#: The channels a side of a trial can be heard through: as recorded, the simulated G.711 line the
+#: cohort and calibration were made with, and a mobile leg (AMR-NB, then G.711) they never heard.
+CHANNELS = ("clean", "phone", "mobile")
+
+_LINES: dict[str, Callable[[Audio], Audio]] = {"phone": phone_channel, "mobile": mobile_channel}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -36,16 +39,20 @@ class Condition:
     """How the two sides of each trial are heard.
 
     Args:
-        enroll_channel: ``clean`` (as recorded) or ``phone`` (through a simulated G.711 line).
+        enroll_channel: ``clean`` (as recorded), ``phone`` (through a simulated G.711 line) or
+            ``mobile`` (AMR-NB 12.2 kbit/s, then G.711).
         test_channel: The same for the test side.
         test_speech_s: Cut each test to its first this many seconds of speech (None: whole).
         gap_s: Silence put between the clips a segment joins (spoken digits).
+        phone_band: Enrolments keep a phone-band voiceprint, as the service's do (False:
+            measure without it).
     """
 
     enroll_channel: str = "clean"
     test_channel: str = "clean"
     test_speech_s: float | None = None
     gap_s: float = 0.15
+    phone_band: bool = True
 
     def __post_init__(self) -> None:
         if self.enroll_channel not in CHANNELS or self.test_channel not in CHANNELS:
@@ -144,7 +151,8 @@ class Evaluator:
                 pieces.append(Audio.silence(self._condition.gap_s, audio.sample_rate))
             pieces.append(audio.slice(part.start * audio.duration, part.end * audio.duration))
         joined = Audio.concatenate(pieces)
-        return phone_channel(joined) if channel == "phone" else joined
+        line = _LINES.get(channel)
+        return joined if line is None else await asyncio.to_thread(line, joined)
 
     async def _enroll(
         self, segments: Sequence[Segment], users: InMemoryUserRepository
@@ -155,7 +163,7 @@ class Evaluator:
             users=users,
             clock=ManualClock(),
             gate=self._gate,
-            telephone=G711Line(),
+            telephone=G711Line() if self._condition.phone_band else None,
         )
         enrolled: dict[str, UserId] = {}
         for segment in segments:

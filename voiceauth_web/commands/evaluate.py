@@ -43,8 +43,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     _corpus_arguments(evaluate)
-    evaluate.add_argument("--enroll-channel", choices=("clean", "phone"), default="clean")
-    evaluate.add_argument("--test-channel", choices=("clean", "phone"), default="clean")
+    channels = ("clean", "phone", "mobile")
+    evaluate.add_argument("--enroll-channel", choices=channels, default="clean")
+    evaluate.add_argument(
+        "--test-channel",
+        choices=channels,
+        default="clean",
+        help="phone: simulated G.711 line; mobile: AMR-NB 12.2k then G.711 (a line the shipped "
+        "cohort and calibration never heard)",
+    )
+    evaluate.add_argument(
+        "--no-phone-band",
+        dest="phone_band",
+        action="store_false",
+        help="enrol without the phone-band voiceprint the service keeps (to measure it)",
+    )
     evaluate.add_argument(
         "--test-speech",
         type=float,
@@ -285,6 +298,7 @@ def _run_eval(args: argparse.Namespace) -> int:
             enroll_channel=args.enroll_channel,
             test_channel=args.test_channel,
             test_speech_s=args.test_speech,
+            phone_band=args.phone_band,
         )
         decoder, detector, model = _ports(args, settings)
         policy = _policy(args, settings, model.model_id)
@@ -343,7 +357,8 @@ def _run_eval(args: argparse.Namespace) -> int:
     if args.plot is not None and "full_length" in summary:
         title = (
             f"{args.corpus.name}: enrol {condition.enroll_channel}, test {condition.test_channel}"
-            f"{f', {condition.test_speech_s:g} s speech' if condition.test_speech_s else ''} "
+            f"{f', {condition.test_speech_s:g} s speech' if condition.test_speech_s else ''}"
+            f"{'' if condition.phone_band else ', no phone-band voiceprint'} "
             f"({policy.name}, threshold {policy.threshold:g})"
         )
         write_plot(results, threshold=policy.threshold, title=title, path=args.plot)
