@@ -78,6 +78,8 @@ def test_users_page_lists_details_and_erases_with_confirmation(
     app = _dashboard(service, monkeypatch, "Users")
     assert user in app.dataframe[0].value["userId"].tolist()
     assert app.metric[0].value == "+*********66"
+    assert [m.label for m in app.metric][-1] == "Phone-band voiceprint"
+    assert app.metric[-1].value == "yes"  # enrolled by the service, which makes one
     delete = next(b for b in app.button if b.label == "Delete user")
     assert delete.disabled
     app.checkbox(key="user_confirm").check().run()

@@ -78,6 +78,7 @@ def _enroll(args: argparse.Namespace) -> int:
             f"enrolled {enrollment.user_id}: {enrollment.sample_count} sample(s), "
             f"{enrollment.speech_seconds:.1f} s of speech"
             + (" (strong enough)" if result.strong_enough else " (add more speech)")
+            + ("" if enrollment.phone_band_sum is not None else "; no phone-band voiceprint")
         )
 
     return _run(work)
