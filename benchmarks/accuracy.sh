@@ -27,7 +27,7 @@ if [[ " $STAGES " == *" calibrate "* ]]; then
     --cohort "$DATA/cohort.npz" --out "$DATA/calibration.json"
 fi
 if [[ " $STAGES " == *" eval "* ]]; then
-  for condition in clean/clean clean/phone phone/phone; do
+  for condition in clean/clean clean/phone phone/phone phone/clean; do
     enrol=${condition%/*}; test=${condition#*/}
     $VOICEAUTH eval "$LIBRI" $EXTRA --speakers '.*[7-9]' \
       --enroll-channel "$enrol" --test-channel "$test" \
