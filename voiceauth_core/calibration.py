@@ -344,7 +344,7 @@ class CalibratedPolicy:
         """
         centroid = enrollment.centroid
         raw = centroid.cosine(probe)
-        template, mismatch = self._choose(centroid, enrollment.phone_band_centroid, probe)
+        template, mismatch = self._choose(centroid, enrollment, probe)
         cosine = raw if template is centroid else template.cosine(probe)
         normalised = self.asnorm.normalise(template, probe, cosine)
         odds = self.calibration.log_odds(
@@ -359,13 +359,16 @@ class CalibratedPolicy:
         ``switch_mismatch`` and the phone-band centroid's differs less: a wide-band enrolment
         heard against a phone caller is then compared as heard over a phone line itself.
         """
-        return self._choose(enrollment.centroid, enrollment.phone_band_centroid, probe)
+        return self._choose(enrollment.centroid, enrollment, probe)
 
     def _choose(
-        self, centroid: Embedding, twin: Embedding | None, probe: Embedding
+        self, centroid: Embedding, enrollment: Enrollment, probe: Embedding
     ) -> tuple[Embedding, float]:
         mismatch = self.mismatch(centroid, probe)
-        if twin is None or mismatch <= self.switch_mismatch:
+        if mismatch <= self.switch_mismatch:
+            return centroid, mismatch
+        twin = enrollment.phone_band_centroid  # only made when it may be used
+        if twin is None:
             return centroid, mismatch
         twin_mismatch = self.mismatch(twin, probe)
         if twin_mismatch < mismatch:
