@@ -22,6 +22,7 @@ from voiceauth_adapters.migrations import (
 from voiceauth_adapters.postgres import PostgresDatabase, connection_options, redacted_dsn
 from voiceauth_adapters.postgres import codec as postgres_codec
 from voiceauth_adapters.sealing.cipher import Field, TemplateCipher
+from voiceauth_adapters.sealing.columns import VECTOR_FIELDS
 from voiceauth_adapters.sealing.keys import parse_keyring
 from voiceauth_adapters.sqlite import SqliteDatabase
 from voiceauth_adapters.sqlite import codec as sqlite_codec
@@ -71,6 +72,7 @@ def _last_clear_index(sql: str) -> str:
 def test_every_sealed_field_has_its_column_rule_and_census_index(dialect: str) -> None:
     """Each field the cipher seals is a column pair with the one-form rule and a key index."""
     shipped = "\n".join(m.sql for m in load_migrations(dialect))  # type: ignore[arg-type]
+    assert get_args(Field) == VECTOR_FIELDS  # the stores walk this list
     for field in get_args(Field):
         assert f"{field}_sealed" in shipped, field
         assert f"users_{field}_one_form" in shipped, field

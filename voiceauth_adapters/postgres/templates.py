@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from voiceauth_adapters.postgres.codec import decode_clear
 from voiceauth_adapters.postgres.connection import PostgresDatabase
 from voiceauth_adapters.sealing.census import ResealProgress, TemplateCensus
+from voiceauth_adapters.sealing.columns import VECTOR_FIELDS
 from voiceauth_core.identity import UserId
 
 if TYPE_CHECKING:
@@ -19,12 +20,16 @@ if TYPE_CHECKING:
 
 __all__ = ["CENSUS_QUERIES", "reseal_templates", "template_census"]
 
-#: Every vector column of ``users``, each with its sealed twin.
-_CLEAR_COLUMNS = ("embedding", "embedding_sum", "phone_band_sum")
-_SEALED_COLUMNS = tuple(f"{column}_sealed" for column in _CLEAR_COLUMNS)
+_SEALED_COLUMNS = tuple(f"{column}_sealed" for column in VECTOR_FIELDS)
+# Each vector's clear and sealed columns; a reseal's SET clause ($1 is the row's id).
+_VECTORS = ", ".join(f"{column}, {column}_sealed" for column in VECTOR_FIELDS)
+_RESEALED = ", ".join(
+    f"{column} = NULL, {column}_sealed = ${index}"
+    for index, column in enumerate(VECTOR_FIELDS, start=2)
+)
 
 # A row in the clear holds some vector in the clear (the condition of 0006's users_in_the_clear).
-_IN_THE_CLEAR = " OR ".join(f"{column} IS NOT NULL" for column in _CLEAR_COLUMNS)
+_IN_THE_CLEAR = " OR ".join(f"{column} IS NOT NULL" for column in VECTOR_FIELDS)
 # A row to reseal holds a vector in the clear, or one sealed under another key than $1.
 _NEEDS_RESEALING = (
     f"({_IN_THE_CLEAR}"
@@ -89,8 +94,7 @@ async def reseal_templates(
 
         async def batch(conn: Any, after: uuid.UUID = after) -> tuple[int, int, uuid.UUID | None]:
             rows = await conn.fetch(
-                "SELECT id, embedding, embedding_sealed, embedding_sum, embedding_sum_sealed,"
-                " phone_band_sum, phone_band_sum_sealed"
+                f"SELECT id, {_VECTORS}"
                 f" FROM users WHERE id > $2 AND {_NEEDS_RESEALING} ORDER BY id LIMIT $3"
                 " FOR UPDATE",
                 key_id,
@@ -100,34 +104,19 @@ async def reseal_templates(
             from_clear = 0
             for row in rows:
                 user_id = UserId(value=row["id"])
-                centroid = cipher.reseal(
-                    user_id,
-                    "embedding",
-                    clear=decode_clear(row["embedding"]),
-                    sealed=row["embedding_sealed"],
-                )
-                total = cipher.reseal(
-                    user_id,
-                    "embedding_sum",
-                    clear=decode_clear(row["embedding_sum"]),
-                    sealed=row["embedding_sum_sealed"],
-                )
-                twin = cipher.reseal(
-                    user_id,
-                    "phone_band_sum",
-                    clear=decode_clear(row["phone_band_sum"]),
-                    sealed=row["phone_band_sum_sealed"],
-                )
+                resealed = [
+                    cipher.reseal(
+                        user_id,
+                        field,
+                        clear=decode_clear(row[field]),
+                        sealed=row[f"{field}_sealed"],
+                    )
+                    for field in VECTOR_FIELDS
+                ]
                 await conn.execute(
-                    "UPDATE users SET embedding = NULL, embedding_sealed = $2,"
-                    " embedding_sum = NULL, embedding_sum_sealed = $3,"
-                    " phone_band_sum = NULL, phone_band_sum_sealed = $4 WHERE id = $1",
-                    row["id"],
-                    centroid,
-                    total,
-                    twin,
+                    f"UPDATE users SET {_RESEALED} WHERE id = $1", row["id"], *resealed
                 )
-                from_clear += any(row[column] is not None for column in _CLEAR_COLUMNS)
+                from_clear += any(row[field] is not None for field in VECTOR_FIELDS)
             return len(rows), from_clear, rows[-1]["id"] if rows else None
 
         done, from_clear, last = await database.write(batch)

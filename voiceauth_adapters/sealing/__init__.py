@@ -8,10 +8,16 @@ column (``columns``).
 """
 
 from voiceauth_adapters.sealing.census import ResealProgress, TemplateCensus
-from voiceauth_adapters.sealing.columns import load_optional_vector, load_vector, store_vector
+from voiceauth_adapters.sealing.columns import (
+    VECTOR_FIELDS,
+    load_optional_vector,
+    load_vector,
+    store_vector,
+)
 from voiceauth_adapters.sealing.keys import Keyring, TemplateKey, new_key, parse_keyring
 
 __all__ = [
+    "VECTOR_FIELDS",
     "Keyring",
     "ResealProgress",
     "TemplateCensus",

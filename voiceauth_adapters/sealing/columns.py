@@ -12,7 +12,11 @@ if TYPE_CHECKING:
     # Only for annotations: a store without a key works where cryptography is not installed.
     from voiceauth_adapters.sealing.cipher import Field, TemplateCipher
 
-__all__ = ["load_optional_vector", "load_vector", "store_vector"]
+__all__ = ["VECTOR_FIELDS", "load_optional_vector", "load_vector", "store_vector"]
+
+#: Every vector column of ``users`` (each beside its ``<name>_sealed`` twin), in order; the
+#: values of :data:`~voiceauth_adapters.sealing.cipher.Field`.
+VECTOR_FIELDS: tuple[Field, ...] = ("embedding", "embedding_sum", "phone_band_sum")
 
 
 def store_vector(

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from voiceauth_adapters.sealing.census import ResealProgress, TemplateCensus
+from voiceauth_adapters.sealing.columns import VECTOR_FIELDS
 from voiceauth_adapters.sqlite.codec import decode_clear
 from voiceauth_adapters.sqlite.connection import SqliteDatabase
 from voiceauth_core.identity import UserId
@@ -21,12 +22,13 @@ if TYPE_CHECKING:
 
 __all__ = ["reseal_templates", "template_census"]
 
-#: Every vector column of ``users``, each with its sealed twin.
-_CLEAR_COLUMNS = ("embedding", "embedding_sum", "phone_band_sum")
-_SEALED_COLUMNS = tuple(f"{column}_sealed" for column in _CLEAR_COLUMNS)
+_SEALED_COLUMNS = tuple(f"{column}_sealed" for column in VECTOR_FIELDS)
 
 # A row in the clear holds some vector in the clear (the condition of 0006's users_in_the_clear).
-_IN_THE_CLEAR = " OR ".join(f"{column} IS NOT NULL" for column in _CLEAR_COLUMNS)
+_IN_THE_CLEAR = " OR ".join(f"{column} IS NOT NULL" for column in VECTOR_FIELDS)
+# Each vector's clear and sealed columns, in VECTOR_FIELDS order; a reseal's SET clause.
+_VECTORS = ", ".join(f"{column}, {column}_sealed" for column in VECTOR_FIELDS)
+_RESEALED = ", ".join(f"{column} = NULL, {column}_sealed = ?" for column in VECTOR_FIELDS)
 # A row to reseal holds a vector in the clear, or one sealed under another key than :key.
 _NEEDS_RESEALING = (
     f"({_IN_THE_CLEAR}"
@@ -62,46 +64,20 @@ def _batch(
     conn: sqlite3.Connection, *, cipher: TemplateCipher, after: str, size: int
 ) -> tuple[int, int, str | None]:
     rows = conn.execute(
-        "SELECT id, embedding, embedding_sealed, embedding_sum, embedding_sum_sealed,"
-        " phone_band_sum, phone_band_sum_sealed"
-        f" FROM users WHERE id > :after AND {_NEEDS_RESEALING} ORDER BY id LIMIT :size",
+        f"SELECT id, {_VECTORS} FROM users WHERE id > :after AND {_NEEDS_RESEALING}"
+        " ORDER BY id LIMIT :size",
         {"key": cipher.key_id, "after": after, "size": size},
     ).fetchall()
     from_clear = 0
-    for (
-        ident,
-        embedding,
-        embedding_sealed,
-        embedding_sum,
-        embedding_sum_sealed,
-        phone_band_sum,
-        phone_band_sum_sealed,
-    ) in rows:
+    for ident, *values in rows:
         user_id = UserId(value=uuid.UUID(ident))
-        conn.execute(
-            "UPDATE users SET embedding = NULL, embedding_sealed = ?, embedding_sum = NULL,"
-            " embedding_sum_sealed = ?, phone_band_sum = NULL, phone_band_sum_sealed = ?"
-            " WHERE id = ?",
-            (
-                cipher.reseal(
-                    user_id, "embedding", clear=decode_clear(embedding), sealed=embedding_sealed
-                ),
-                cipher.reseal(
-                    user_id,
-                    "embedding_sum",
-                    clear=decode_clear(embedding_sum),
-                    sealed=embedding_sum_sealed,
-                ),
-                cipher.reseal(
-                    user_id,
-                    "phone_band_sum",
-                    clear=decode_clear(phone_band_sum),
-                    sealed=phone_band_sum_sealed,
-                ),
-                ident,
-            ),
-        )
-        from_clear += any(value is not None for value in (embedding, embedding_sum, phone_band_sum))
+        pairs = list(zip(values[0::2], values[1::2], strict=True))  # (clear, sealed) per field
+        resealed = [
+            cipher.reseal(user_id, field, clear=decode_clear(clear), sealed=sealed)
+            for field, (clear, sealed) in zip(VECTOR_FIELDS, pairs, strict=True)
+        ]
+        conn.execute(f"UPDATE users SET {_RESEALED} WHERE id = ?", (*resealed, ident))
+        from_clear += any(clear is not None for clear, _ in pairs)
     return len(rows), from_clear, rows[-1][0] if rows else None
 
 
