@@ -197,24 +197,21 @@ async def test_a_voiceprint_moved_to_another_users_row_is_refused(store: Store) 
     assert await users.get(attacker.user_id) is not None
 
 
-async def test_the_centroid_cannot_stand_in_for_the_sum(store: Store) -> None:
+@pytest.mark.parametrize(
+    ("column", "stand_in"),
+    [
+        ("embedding_sum_sealed", "embedding_sealed"),  # the centroid for the sum
+        ("phone_band_sum_sealed", "embedding_sum_sealed"),  # the sum for the phone-band sum
+    ],
+)
+async def test_one_sealed_vector_cannot_stand_in_for_another(
+    store: Store, column: str, stand_in: str
+) -> None:
     users = store.users(CIPHER_A)
     enrollment = await _enrol(users)
     p = store.placeholder
     await store.execute(
-        f"UPDATE users SET embedding_sum_sealed = embedding_sealed WHERE id = {p(1)}",
-        (store.key(enrollment.user_id),),
-    )
-    with pytest.raises(TemplateProtectionError, match="integrity check"):
-        await users.get(enrollment.user_id)
-
-
-async def test_the_sum_cannot_stand_in_for_the_phone_band_sum(store: Store) -> None:
-    users = store.users(CIPHER_A)
-    enrollment = await _enrol(users)
-    p = store.placeholder
-    await store.execute(
-        f"UPDATE users SET phone_band_sum_sealed = embedding_sum_sealed WHERE id = {p(1)}",
+        f"UPDATE users SET {column} = {stand_in} WHERE id = {p(1)}",
         (store.key(enrollment.user_id),),
     )
     with pytest.raises(TemplateProtectionError, match="integrity check"):
