@@ -1,13 +1,15 @@
 """The contract every UserRepository + AttemptLog pair passes: the in-memory fakes and real stores.
 
 Subclass :class:`StoreContract` and provide a ``stores`` fixture yielding a fresh, empty
-``(UserRepository, AttemptLog)`` pair over one store.
+``(UserRepository, AttemptLog)`` pair over one store. Real stores also pass
+:class:`StoredRowsContract`, about rows written by another program.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -320,3 +322,44 @@ class StoreContract:
         assert loaded.speech_seconds == pytest.approx(200.0)
         expected = Embedding.centroid([sample(s).embedding for s in range(50)])
         assert loaded.centroid.cosine(expected) == pytest.approx(1.0, abs=1e-9)
+
+
+#: Writes raw text into a user's ``phone`` column, as another program could have.
+SetStoredPhone = Callable[[UserId, str], Awaitable[None]]
+
+
+class StoredRowsContract:
+    """What a real store does with rows it did not write: every dialect reads them alike.
+
+    Subclass it with a ``stores`` fixture and a ``set_stored_phone`` fixture
+    (:data:`SetStoredPhone`) over the same fresh, empty store.
+    """
+
+    @pytest.mark.parametrize("stored", ["5550100", "+0123456789", "4155550100x12", "unknown"])
+    async def test_a_stored_phone_not_in_e164_reads_as_none(
+        self, stores: Stores, set_stored_phone: SetStoredPhone, stored: str
+    ) -> None:
+        """The original service kept numbers as typed: such a row is read without its number
+        (it cannot be looked up), never refused, and a sample that brings one replaces it."""
+        users, _ = stores
+        user = UserId.new()
+        await users.save_sample(
+            user, PhoneNumber.parse("+14155550106"), sample(1), now=T0, replace=False
+        )
+        await set_stored_phone(user, stored)
+
+        loaded = await users.get(user)
+        assert loaded is not None
+        assert loaded.phone is None
+        assert loaded.sample_count == 1
+        assert loaded.centroid.cosine(sample(1).embedding) == pytest.approx(1.0)
+        assert [e.phone for e in (await users.list(limit=10)).items] == [None]
+        assert await users.find_by_phone(PhoneNumber.parse("+14155550106")) is None
+
+        phone = PhoneNumber.parse("+14155550107")
+        grown = await users.save_sample(user, phone, sample(2), now=T0, replace=False)
+        assert grown.sample_count == 2
+        assert grown.phone == phone
+        found = await users.find_by_phone(phone)
+        assert found is not None
+        assert found.user_id == user

@@ -10,7 +10,15 @@ import asyncpg
 import numpy as np
 import pytest
 
-from tests.contract.store_contract import T0, StoreContract, Stores, attempt, sample
+from tests.contract.store_contract import (
+    T0,
+    SetStoredPhone,
+    StoreContract,
+    StoredRowsContract,
+    Stores,
+    attempt,
+    sample,
+)
 from tests.integration import postgres_harness
 from voiceauth_adapters.postgres import (
     PostgresAttemptLog,
@@ -75,6 +83,23 @@ class TestPostgresStoresWithoutStatementCache(StoreContract):
         async with PostgresDatabase(database_url, statement_cache=False) as opened:
             assert opened.statement_cache_size == 0
             yield PostgresUserRepository(opened), PostgresAttemptLog(opened)
+
+
+class TestPostgresStoredRows(StoredRowsContract):
+    @pytest.fixture
+    def stores(self, database: PostgresDatabase) -> Stores:
+        return database.stores()
+
+    @pytest.fixture
+    def set_stored_phone(self, database_url: str) -> SetStoredPhone:
+        async def write(user: UserId, phone: str) -> None:
+            conn = await asyncpg.connect(database_url)
+            try:
+                await conn.execute("UPDATE users SET phone = $2 WHERE id = $1", user.value, phone)
+            finally:
+                await conn.close()
+
+        return write
 
 
 async def _fetchval(database: PostgresDatabase, query: str, *args: Any) -> Any:

@@ -1,25 +1,24 @@
 """How a voiceprint vector is stored in a Postgres row: the one place to change its encoding.
 
 In the clear it is a ``FLOAT8[]`` (``embedding``, ``embedding_sum``, ``phone_band_sum``); with a
-template key it is sealed into the ``BYTEA`` column beside it (``embedding_sealed``,
-``embedding_sum_sealed``, ``phone_band_sum_sealed``) and the array is NULL. The user id is the
-sealed value's associated data. ``phone_band_sum`` may be absent: both columns NULL.
+template key it is sealed into the ``BYTEA`` column beside it (see
+:class:`~voiceauth_adapters.sql.codec.Codec`). Ids and times are asyncpg's own ``UUID`` and
+timezone-aware ``datetime``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import uuid
+from datetime import datetime
 
 import numpy as np
 
-from voiceauth_adapters.sealing.columns import load_optional_vector, load_vector, store_vector
+from voiceauth_adapters.sql.codec import Codec
 from voiceauth_core.embedding import Vector
-from voiceauth_core.identity import UserId
-
-if TYPE_CHECKING:
-    from voiceauth_adapters.sealing.cipher import Field, TemplateCipher
 
 __all__ = [
+    "CODEC",
+    "PostgresCodec",
     "decode_clear",
     "decode_optional_vector",
     "decode_vector",
@@ -28,57 +27,38 @@ __all__ = [
 ]
 
 
-def encode_vector(
-    user_id: UserId, vector: Vector, *, field: Field, cipher: TemplateCipher | None = None
-) -> tuple[list[float] | None, bytes | None]:
-    """The ``(array, sealed)`` column values for ``vector`` of ``user_id``: one is None."""
-    sealed = store_vector(cipher, user_id, field, vector)
-    if sealed is not None:
-        return None, sealed
-    return [float(x) for x in vector], None
+class PostgresCodec(Codec[list[float]]):
+    """asyncpg binds and returns ``UUID`` and ``datetime`` as they are; a vector is a float list."""
+
+    def encode_id(self, value: uuid.UUID) -> uuid.UUID:
+        """The UUID itself (a ``UUID`` column)."""
+        return value
+
+    def decode_id(self, stored: uuid.UUID) -> uuid.UUID:
+        """The UUID itself."""
+        return stored
+
+    def encode_time(self, when: datetime) -> datetime:
+        """The time itself (a ``TIMESTAMPTZ`` column)."""
+        return when
+
+    def decode_time(self, stored: datetime) -> datetime:
+        """The time itself, timezone-aware."""
+        return stored
+
+    def clear_value(self, vector: Vector) -> list[float]:
+        """The ``FLOAT8[]`` of a vector."""
+        return [float(x) for x in vector]
+
+    def clear_vector(self, stored: list[float]) -> Vector:
+        """The vector of a ``FLOAT8[]``."""
+        return np.array(stored, dtype=np.float64)
 
 
-def decode_clear(stored: list[float] | None) -> Vector | None:
-    """The vector a ``FLOAT8[]`` column holds in the clear, or None when it is NULL."""
-    return None if stored is None else np.array(stored, dtype=np.float64)
-
-
-def decode_vector(
-    user_id: UserId,
-    *,
-    field: Field,
-    clear: list[float] | None,
-    sealed: bytes | None,
-    cipher: TemplateCipher | None = None,
-) -> Vector:
-    """The vector stored by :func:`encode_vector`, from whichever column holds it.
-
-    Raises:
-        TemplateProtectionError: It is sealed and cannot be opened with ``cipher``.
-    """
-    return load_vector(cipher, user_id, field, clear=decode_clear(clear), sealed=sealed)
-
-
-def encode_optional_vector(
-    user_id: UserId, vector: Vector | None, *, field: Field, cipher: TemplateCipher | None = None
-) -> tuple[list[float] | None, bytes | None]:
-    """As :func:`encode_vector`, for a vector a row may lack: both None when ``vector`` is."""
-    if vector is None:
-        return None, None
-    return encode_vector(user_id, vector, field=field, cipher=cipher)
-
-
-def decode_optional_vector(
-    user_id: UserId,
-    *,
-    field: Field,
-    clear: list[float] | None,
-    sealed: bytes | None,
-    cipher: TemplateCipher | None = None,
-) -> Vector | None:
-    """The vector stored by :func:`encode_optional_vector`, or None when neither column holds it.
-
-    Raises:
-        TemplateProtectionError: It is sealed and cannot be opened with ``cipher``.
-    """
-    return load_optional_vector(cipher, user_id, field, clear=decode_clear(clear), sealed=sealed)
+#: The codec of every Postgres store.
+CODEC = PostgresCodec()
+decode_clear = CODEC.decode_clear
+encode_vector = CODEC.encode_vector
+decode_vector = CODEC.decode_vector
+encode_optional_vector = CODEC.encode_optional_vector
+decode_optional_vector = CODEC.decode_optional_vector

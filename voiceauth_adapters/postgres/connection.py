@@ -8,14 +8,22 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
 from voiceauth_adapters.migrations import Migration, SchemaStatus
+from voiceauth_adapters.postgres import templates
+from voiceauth_adapters.postgres.attempts import PostgresAttemptLog
 from voiceauth_adapters.postgres.migrator import apply_migrations, read_status
+from voiceauth_adapters.postgres.users import PostgresUserRepository
+from voiceauth_adapters.sealing.census import ResealProgress, TemplateCensus
 from voiceauth_core.errors import StorageUnavailableError
+from voiceauth_core.ports import AttemptLog, UserRepository
+
+if TYPE_CHECKING:
+    from voiceauth_adapters.sealing.cipher import TemplateCipher
 
 __all__ = ["ConnectionOptions", "PostgresDatabase", "connection_options", "redacted_dsn"]
 
@@ -104,7 +112,8 @@ def redacted_dsn(dsn: str) -> str:
 
 
 class PostgresDatabase:
-    """A pool of asyncpg connections, opened and closed by the application.
+    """A pool of asyncpg connections, opened and closed by the application (a
+    :class:`~voiceauth_adapters.sql.Database`).
 
     Repositories are made over it before it is opened; they fail with
     ``StorageUnavailableError`` until :meth:`open` has run. Every driver or socket error leaving
@@ -201,6 +210,20 @@ class PostgresDatabase:
         """
         async with self.connection() as conn:
             return await apply_migrations(conn)
+
+    def stores(self, cipher: TemplateCipher | None = None) -> tuple[UserRepository, AttemptLog]:
+        """The enrolment store and attempt log over this pool; ``cipher`` seals what they write."""
+        return PostgresUserRepository(self, cipher=cipher), PostgresAttemptLog(self)
+
+    async def template_census(self) -> TemplateCensus:
+        """Rows in the clear, and rows sealed by key id; changes nothing."""
+        return await templates.template_census(self)
+
+    def reseal_templates(
+        self, cipher: TemplateCipher, *, batch_size: int = 500
+    ) -> AsyncIterator[ResealProgress]:
+        """Seal every voiceprint under the cipher's key, batch by batch (:mod:`.templates`)."""
+        return templates.reseal_templates(self, cipher, batch_size=batch_size)
 
     async def __aenter__(self) -> Self:
         await self.open()

@@ -1,26 +1,24 @@
-"""How a voiceprint vector and a time are stored in a SQLite row: the one place to change them.
+"""How a vector, an id and a time are stored in a SQLite row: the one place to change them.
 
 In the clear a vector is a float64 little-endian blob (``embedding``, ``embedding_sum``,
-``phone_band_sum``); with a template key it is sealed into the column beside it
-(``embedding_sealed``, ``embedding_sum_sealed``, ``phone_band_sum_sealed``) and the clear one is
-NULL. The user id is the associated data. ``phone_band_sum`` may be absent: both columns NULL.
+``phone_band_sum``); with a template key it is sealed into the column beside it (see
+:class:`~voiceauth_adapters.sql.codec.Codec`). An id is the UUID's text, a time fixed-width UTC
+text (:func:`encode_time`).
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from voiceauth_adapters.sealing.columns import load_optional_vector, load_vector, store_vector
+from voiceauth_adapters.sql.codec import Codec
 from voiceauth_core.embedding import Vector
-from voiceauth_core.identity import UserId
-
-if TYPE_CHECKING:
-    from voiceauth_adapters.sealing.cipher import Field, TemplateCipher
 
 __all__ = [
+    "CODEC",
+    "SqliteCodec",
     "decode_clear",
     "decode_optional_vector",
     "decode_time",
@@ -31,62 +29,6 @@ __all__ = [
 ]
 
 _FLOAT64_LE = np.dtype("<f8")
-
-
-def encode_vector(
-    user_id: UserId, vector: Vector, *, field: Field, cipher: TemplateCipher | None = None
-) -> tuple[bytes | None, bytes | None]:
-    """The ``(clear, sealed)`` column values for ``vector`` of ``user_id``: one is None."""
-    sealed = store_vector(cipher, user_id, field, vector)
-    if sealed is not None:
-        return None, sealed
-    return np.asarray(vector, dtype=_FLOAT64_LE).tobytes(), None
-
-
-def decode_clear(stored: bytes | None) -> Vector | None:
-    """The vector a float64 blob column holds in the clear, or None when it is NULL."""
-    return None if stored is None else np.frombuffer(stored, dtype=_FLOAT64_LE).astype(np.float64)
-
-
-def decode_vector(
-    user_id: UserId,
-    *,
-    field: Field,
-    clear: bytes | None,
-    sealed: bytes | None,
-    cipher: TemplateCipher | None = None,
-) -> Vector:
-    """The vector stored by :func:`encode_vector`, from whichever column holds it.
-
-    Raises:
-        TemplateProtectionError: It is sealed and cannot be opened with ``cipher``.
-    """
-    return load_vector(cipher, user_id, field, clear=decode_clear(clear), sealed=sealed)
-
-
-def encode_optional_vector(
-    user_id: UserId, vector: Vector | None, *, field: Field, cipher: TemplateCipher | None = None
-) -> tuple[bytes | None, bytes | None]:
-    """As :func:`encode_vector`, for a vector a row may lack: both None when ``vector`` is."""
-    if vector is None:
-        return None, None
-    return encode_vector(user_id, vector, field=field, cipher=cipher)
-
-
-def decode_optional_vector(
-    user_id: UserId,
-    *,
-    field: Field,
-    clear: bytes | None,
-    sealed: bytes | None,
-    cipher: TemplateCipher | None = None,
-) -> Vector | None:
-    """The vector stored by :func:`encode_optional_vector`, or None when neither column holds it.
-
-    Raises:
-        TemplateProtectionError: It is sealed and cannot be opened with ``cipher``.
-    """
-    return load_optional_vector(cipher, user_id, field, clear=decode_clear(clear), sealed=sealed)
 
 
 def encode_time(when: datetime) -> str:
@@ -102,3 +44,40 @@ def encode_time(when: datetime) -> str:
 def decode_time(stored: str) -> datetime:
     """The time stored by :func:`encode_time`, timezone-aware in UTC."""
     return datetime.fromisoformat(stored.removesuffix("Z")).replace(tzinfo=UTC)
+
+
+class SqliteCodec(Codec[bytes]):
+    """Ids and times as text, vectors in the clear as float64 little-endian blobs."""
+
+    def encode_id(self, value: uuid.UUID) -> str:
+        """The UUID's text."""
+        return str(value)
+
+    def decode_id(self, stored: str) -> uuid.UUID:
+        """The UUID of its text."""
+        return uuid.UUID(stored)
+
+    def encode_time(self, when: datetime) -> str:
+        """See :func:`encode_time`."""
+        return encode_time(when)
+
+    def decode_time(self, stored: str) -> datetime:
+        """See :func:`decode_time`."""
+        return decode_time(stored)
+
+    def clear_value(self, vector: Vector) -> bytes:
+        """The float64 little-endian blob of a vector."""
+        return np.asarray(vector, dtype=_FLOAT64_LE).tobytes()
+
+    def clear_vector(self, stored: bytes) -> Vector:
+        """The vector of a float64 little-endian blob."""
+        return np.frombuffer(stored, dtype=_FLOAT64_LE).astype(np.float64)
+
+
+#: The codec of every SQLite store.
+CODEC = SqliteCodec()
+decode_clear = CODEC.decode_clear
+encode_vector = CODEC.encode_vector
+decode_vector = CODEC.decode_vector
+encode_optional_vector = CODEC.encode_optional_vector
+decode_optional_vector = CODEC.decode_optional_vector

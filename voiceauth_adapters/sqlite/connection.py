@@ -6,15 +6,23 @@ import asyncio
 import functools
 import os
 import sqlite3
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import TYPE_CHECKING, Self, TypeVar
 
 from voiceauth_adapters.migrations import Migration, SchemaStatus
+from voiceauth_adapters.sealing.census import ResealProgress, TemplateCensus
+from voiceauth_adapters.sqlite import templates
+from voiceauth_adapters.sqlite.attempts import SqliteAttemptLog
 from voiceauth_adapters.sqlite.migrator import apply_migrations, read_status
+from voiceauth_adapters.sqlite.users import SqliteUserRepository
 from voiceauth_core.errors import StorageUnavailableError
+from voiceauth_core.ports import AttemptLog, UserRepository
+
+if TYPE_CHECKING:
+    from voiceauth_adapters.sealing.cipher import TemplateCipher
 
 __all__ = ["SqliteDatabase"]
 
@@ -37,7 +45,8 @@ def _in_transaction(operation: Callable[[sqlite3.Connection], T], conn: sqlite3.
 
 
 class SqliteDatabase:
-    """A SQLite file in WAL mode with foreign keys on, used from one dedicated thread.
+    """A SQLite file in WAL mode with foreign keys on, used from one dedicated thread (a
+    :class:`~voiceauth_adapters.sql.Database`).
 
     Every operation runs on that thread, one at a time, so the event loop never blocks on the
     disk and the writes of this process are serialised; ``BEGIN IMMEDIATE`` serialises them with
@@ -167,3 +176,17 @@ class SqliteDatabase:
             StorageUnavailableError: The database is closed or failing.
         """
         return await self.read(apply_migrations)
+
+    def stores(self, cipher: TemplateCipher | None = None) -> tuple[UserRepository, AttemptLog]:
+        """The enrolment store and attempt log over this file; ``cipher`` seals what they write."""
+        return SqliteUserRepository(self, cipher=cipher), SqliteAttemptLog(self)
+
+    async def template_census(self) -> TemplateCensus:
+        """Rows in the clear, and rows sealed by key id; changes nothing."""
+        return await templates.template_census(self)
+
+    def reseal_templates(
+        self, cipher: TemplateCipher, *, batch_size: int = 500
+    ) -> AsyncIterator[ResealProgress]:
+        """Seal every voiceprint under the cipher's key, batch by batch (:mod:`.templates`)."""
+        return templates.reseal_templates(self, cipher, batch_size=batch_size)

@@ -1,49 +1,47 @@
 # ruff: noqa: S608
 # (S608: queries are put together from this module's constant fragments only; every value is
 # a bound parameter.)
-"""Template protection on SQLite: how voiceprints are stored, and resealing them in batches."""
+"""Template protection on SQLite: the census and reseal statements over ``users``."""
 
 from __future__ import annotations
 
-import functools
 import sqlite3
-import uuid
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from voiceauth_adapters.sealing.census import ResealProgress, TemplateCensus
 from voiceauth_adapters.sealing.columns import VECTOR_FIELDS
-from voiceauth_adapters.sqlite.codec import decode_clear
-from voiceauth_adapters.sqlite.connection import SqliteDatabase
-from voiceauth_core.identity import UserId
+from voiceauth_adapters.sql.resealing import (
+    IN_THE_CLEAR,
+    RESEAL_COLUMNS,
+    SEALED_COLUMNS,
+    reseal_in_batches,
+)
+from voiceauth_adapters.sql.rows import Row
+from voiceauth_adapters.sqlite.codec import CODEC
 
 if TYPE_CHECKING:
     from voiceauth_adapters.sealing.cipher import TemplateCipher
+    from voiceauth_adapters.sqlite.connection import SqliteDatabase
 
-__all__ = ["reseal_templates", "template_census"]
+__all__ = ["CENSUS_QUERIES", "SqliteResealTable", "reseal_templates", "template_census"]
 
-_SEALED_COLUMNS = tuple(f"{column}_sealed" for column in VECTOR_FIELDS)
-
-# A row in the clear holds some vector in the clear (the condition of 0006's users_in_the_clear).
-_IN_THE_CLEAR = " OR ".join(f"{column} IS NOT NULL" for column in VECTOR_FIELDS)
-# Each vector's clear and sealed columns, in VECTOR_FIELDS order; a reseal's SET clause.
-_VECTORS = ", ".join(f"{column}, {column}_sealed" for column in VECTOR_FIELDS)
+# A reseal's SET clause (the row's id is the last parameter).
 _RESEALED = ", ".join(f"{column} = NULL, {column}_sealed = ?" for column in VECTOR_FIELDS)
 # A row to reseal holds a vector in the clear, or one sealed under another key than :key.
 _NEEDS_RESEALING = (
-    f"({_IN_THE_CLEAR}"
-    + "".join(f" OR substr({column}, 2, 4) <> :key" for column in _SEALED_COLUMNS)
+    f"({IN_THE_CLEAR}"
+    + "".join(f" OR substr({column}, 2, 4) <> :key" for column in SEALED_COLUMNS)
     + ")"
 )
 
-
 #: The census's statements; each reads one of migrations 0005's and 0006's indexes, not the table.
 CENSUS_QUERIES = (
-    f"SELECT count(*) FROM users WHERE {_IN_THE_CLEAR}",
+    f"SELECT count(*) FROM users WHERE {IN_THE_CLEAR}",
     *(
         f"SELECT lower(hex(substr({column}, 2, 4))), count(*) FROM users"
         f" WHERE {column} IS NOT NULL GROUP BY substr({column}, 2, 4)"
-        for column in _SEALED_COLUMNS
+        for column in SEALED_COLUMNS
     ),
 )
 
@@ -60,55 +58,49 @@ async def template_census(database: SqliteDatabase) -> TemplateCensus:
     return await database.read(_census)
 
 
-def _batch(
-    conn: sqlite3.Connection, *, cipher: TemplateCipher, after: str, size: int
-) -> tuple[int, int, str | None]:
-    rows = conn.execute(
-        f"SELECT id, {_VECTORS} FROM users WHERE id > :after AND {_NEEDS_RESEALING}"
-        " ORDER BY id LIMIT :size",
-        {"key": cipher.key_id, "after": after, "size": size},
-    ).fetchall()
-    from_clear = 0
-    for ident, *values in rows:
-        user_id = UserId(value=uuid.UUID(ident))
-        pairs = list(zip(values[0::2], values[1::2], strict=True))  # (clear, sealed) per field
-        resealed = [
-            cipher.reseal(user_id, field, clear=decode_clear(clear), sealed=sealed)
-            for field, (clear, sealed) in zip(VECTOR_FIELDS, pairs, strict=True)
-        ]
-        conn.execute(f"UPDATE users SET {_RESEALED} WHERE id = ?", (*resealed, ident))
-        from_clear += any(clear is not None for clear, _ in pairs)
-    return len(rows), from_clear, rows[-1][0] if rows else None
+class SqliteResealTable:
+    """The statements of :class:`~voiceauth_adapters.sql.tables.ResealTable` on SQLite."""
+
+    def __init__(self, database: SqliteDatabase) -> None:
+        self._db = database
+
+    async def count_to_reseal(self, key_id: bytes) -> int:
+        """How many rows hold a vector in the clear, or one sealed under another key."""
+
+        def run(conn: sqlite3.Connection) -> int:
+            (total,) = conn.execute(
+                f"SELECT count(*) FROM users WHERE {_NEEDS_RESEALING}", {"key": key_id}
+            ).fetchone()
+            return int(total)
+
+        return await self._db.read(run)
+
+    async def reseal_batch(
+        self,
+        key_id: bytes,
+        after: Any | None,
+        size: int,
+        reseal: Callable[[Row], Sequence[bytes | None]],
+    ) -> Sequence[Row]:
+        """Reseal a batch in one ``BEGIN IMMEDIATE`` transaction; return its rows."""
+        start = "" if after is None else after
+
+        def run(conn: sqlite3.Connection) -> Sequence[Row]:
+            rows: Sequence[Row] = conn.execute(
+                f"SELECT {RESEAL_COLUMNS} FROM users WHERE id > :after AND {_NEEDS_RESEALING}"
+                " ORDER BY id LIMIT :size",
+                {"key": key_id, "after": start, "size": size},
+            ).fetchall()
+            for row in rows:
+                conn.execute(f"UPDATE users SET {_RESEALED} WHERE id = ?", (*reseal(row), row[0]))
+            return rows
+
+        return await self._db.write(run)
 
 
-async def reseal_templates(
+def reseal_templates(
     database: SqliteDatabase, cipher: TemplateCipher, *, batch_size: int = 500
 ) -> AsyncIterator[ResealProgress]:
-    """Seal every vector under the cipher's current key, ``batch_size`` rows per transaction.
-
-    The same as the Postgres adapter's: each batch is one ``BEGIN IMMEDIATE`` transaction, so
-    the service can keep writing between batches and an interruption keeps the batches done.
-
-    Yields:
-        The progress after each committed batch.
-
-    Raises:
-        TemplateProtectionError: A sealed vector does not open; its batch is rolled back.
-        StorageUnavailableError: The database failed.
-    """
-    (total,) = await database.read(
-        lambda conn: conn.execute(
-            f"SELECT count(*) FROM users WHERE {_NEEDS_RESEALING}", {"key": cipher.key_id}
-        ).fetchone()
-    )
-    progress = ResealProgress(total=total)
-    after = ""
-    while True:
-        done, from_clear, last = await database.write(
-            functools.partial(_batch, cipher=cipher, after=after, size=batch_size)
-        )
-        if last is None:
-            return
-        after = last
-        progress = progress.after_batch(done=done, from_clear=from_clear)
-        yield progress
+    """Seal every vector under the cipher's current key, ``batch_size`` rows per transaction;
+    yields the progress after each (see :func:`~voiceauth_adapters.sql.reseal_in_batches`)."""
+    return reseal_in_batches(SqliteResealTable(database), CODEC, cipher, batch_size=batch_size)

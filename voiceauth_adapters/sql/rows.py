@@ -1,0 +1,200 @@
+"""What a ``users`` or ``auth_attempts`` row holds: the columns read and written, in order."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from voiceauth_adapters.sql.codec import Codec
+from voiceauth_core.attempt import Attempt, Decision
+from voiceauth_core.enrollment import Enrollment
+from voiceauth_core.errors import InvalidInputError
+from voiceauth_core.identity import PhoneNumber, UserId
+
+if TYPE_CHECKING:
+    from voiceauth_adapters.sealing.cipher import TemplateCipher
+
+__all__ = [
+    "ATTEMPT_COLUMNS",
+    "ATTEMPT_WRITTEN",
+    "USER_COLUMNS",
+    "USER_WRITTEN",
+    "Row",
+    "attempt_from_row",
+    "attempt_values",
+    "enrollment_from_row",
+    "enrollment_values",
+    "holds_samples",
+    "stored_phone",
+]
+
+#: A row as the driver returns it, its columns in the order the statement selected them.
+Row = Sequence[Any]
+
+#: The ``users`` columns an enrolment is read from, in :func:`enrollment_from_row`'s order.
+USER_COLUMNS = (
+    "id, phone, embedding_sum, embedding_sum_sealed, sample_count, speech_seconds, model_id,"
+    " enrolled_at, updated_at, phone_band_sum, phone_band_sum_sealed"
+)
+_SAMPLE_COUNT = 4  # its place in USER_COLUMNS
+
+#: The ``users`` columns a sample writes beside ``id``, in :func:`enrollment_values`'s order.
+USER_WRITTEN = (
+    "phone",
+    "embedding",
+    "embedding_sealed",
+    "embedding_sum",
+    "embedding_sum_sealed",
+    "sample_count",
+    "speech_seconds",
+    "model_id",
+    "enrolled_at",
+    "updated_at",
+    "phone_band_sum",
+    "phone_band_sum_sealed",
+)
+
+#: The ``auth_attempts`` columns an attempt is read from, in :func:`attempt_from_row`'s order.
+ATTEMPT_COLUMNS = (
+    "id, user_id, decision, score, raw_score, speech_seconds, channel, correlation_id,"
+    " created_at, error"
+)
+
+#: The ``auth_attempts`` columns an attempt is written to, in :func:`attempt_values`'s order
+#: (``user_id`` second).
+ATTEMPT_WRITTEN = (
+    "id",
+    "user_id",
+    "success",
+    "score",
+    "raw_score",
+    "decision",
+    "speech_seconds",
+    "channel",
+    "correlation_id",
+    "error",
+    "created_at",
+)
+
+
+def stored_phone(stored: str | None) -> PhoneNumber | None:
+    """The phone number a ``phone`` column holds; None when it holds none or one not in E.164.
+
+    A number the original service stored as typed (``555-0100``) survives its migration without
+    the separators but still without a country code: it cannot be looked up, so the enrolment
+    reads as one without a number rather than failing every read. The next sample that brings a
+    number replaces it.
+    """
+    if stored is None:
+        return None
+    try:
+        return PhoneNumber(e164=stored)
+    except InvalidInputError:
+        return None
+
+
+def holds_samples(row: Row) -> bool:
+    """Whether a ``users`` row (:data:`USER_COLUMNS`) is an enrolment.
+
+    A row with ``sample_count`` 0 holds no voiceprint: an original user without a usable
+    embedding, or the placeholder of a first sample being written.
+    """
+    return bool(row[_SAMPLE_COUNT] > 0)
+
+
+def enrollment_from_row(
+    row: Row, codec: Codec[Any], cipher: TemplateCipher | None = None
+) -> Enrollment:
+    """The enrolment a ``users`` row (:data:`USER_COLUMNS`, :func:`holds_samples`) holds.
+
+    Raises:
+        TemplateProtectionError: Its voiceprint is sealed and ``cipher`` cannot open it.
+    """
+    (
+        ident,
+        phone,
+        clear,
+        sealed,
+        count,
+        speech,
+        model_id,
+        enrolled_at,
+        updated_at,
+        twin_clear,
+        twin_sealed,
+    ) = row
+    user_id = UserId(value=codec.decode_id(ident))
+    return Enrollment(
+        user_id=user_id,
+        phone=stored_phone(phone),
+        embedding_sum=codec.decode_vector(
+            user_id, field="embedding_sum", clear=clear, sealed=sealed, cipher=cipher
+        ),
+        sample_count=count,
+        speech_seconds=speech,
+        model_id=model_id,
+        enrolled_at=codec.decode_time(enrolled_at),
+        updated_at=codec.decode_time(updated_at),
+        phone_band_sum=codec.decode_optional_vector(
+            user_id, field="phone_band_sum", clear=twin_clear, sealed=twin_sealed, cipher=cipher
+        ),
+    )
+
+
+def enrollment_values(
+    enrollment: Enrollment, codec: Codec[Any], cipher: TemplateCipher | None = None
+) -> tuple[Any, ...]:
+    """The :data:`USER_WRITTEN` values of an enrolment; every vector sealed with a ``cipher``.
+
+    ``embedding`` holds the centroid, which the original service's readers use.
+    """
+    user_id = enrollment.user_id
+    return (
+        None if enrollment.phone is None else enrollment.phone.e164,
+        *codec.encode_vector(user_id, enrollment.centroid.vector, field="embedding", cipher=cipher),
+        *codec.encode_vector(
+            user_id, enrollment.embedding_sum, field="embedding_sum", cipher=cipher
+        ),
+        enrollment.sample_count,
+        enrollment.speech_seconds,
+        enrollment.model_id,
+        codec.encode_time(enrollment.enrolled_at),
+        codec.encode_time(enrollment.updated_at),
+        *codec.encode_optional_vector(
+            user_id, enrollment.phone_band_sum, field="phone_band_sum", cipher=cipher
+        ),
+    )
+
+
+def attempt_from_row(row: Row, codec: Codec[Any]) -> Attempt:
+    """The attempt an ``auth_attempts`` row (:data:`ATTEMPT_COLUMNS`) holds."""
+    ident, user, decision, score, raw, speech, channel, correlation, created_at, error = row
+    return Attempt(
+        id=codec.decode_id(ident),
+        user_id=UserId(value=codec.decode_id(user)),
+        decision=Decision(decision),
+        score=score,
+        raw_score=raw,
+        speech_seconds=speech,
+        channel=channel,
+        correlation_id=correlation,
+        created_at=codec.decode_time(created_at),
+        error=error,
+    )
+
+
+def attempt_values(attempt: Attempt, codec: Codec[Any]) -> tuple[Any, ...]:
+    """The :data:`ATTEMPT_WRITTEN` values of an attempt."""
+    return (
+        codec.encode_id(attempt.id),
+        codec.encode_id(attempt.user_id.value),
+        attempt.success,
+        attempt.score,
+        attempt.raw_score,
+        attempt.decision.value,
+        attempt.speech_seconds,
+        attempt.channel,
+        attempt.correlation_id,
+        attempt.error,
+        codec.encode_time(attempt.created_at),
+    )
