@@ -1,57 +1,279 @@
-"""The real audio pipeline in one call, for library users and the command line.
+"""The real pipeline's builders: one function per adapter, and the use cases over an ``Engine``.
 
-``local_pipeline()`` loads what the service uses (decoder, speech detector, ECAPA-TDNN model and
-the calibrated scoring policy) from the verified local model files; nothing touches a network.
+These are the functions every entry point builds with: the service's composition root
+(``voiceauth_web.wiring``, which reads them their arguments from ``Settings``), the CLI, the eval
+tool, and library users through ``local_pipeline()``. A port added to :class:`Engine` reaches
+``Enroll`` and ``Verify`` everywhere through :func:`enroll_use_case` and :func:`verify_use_case`.
+Nothing here touches a network: the model files must have been fetched (``voiceauth model
+fetch``). Adapters are imported inside the builders, so importing this module is cheap.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from voiceauth_adapters.audio import AudioDecoderLimits, FfmpegSoundfileDecoder, FileAudioSource
-from voiceauth_adapters.speechbrain import SpeechBrainEcapa, resolve_model
-from voiceauth_adapters.vad import SileroSpeechDetector
-from voiceauth_core.ports import ScoringPolicy
+from voiceauth_core.quality import QualityGate
+from voiceauth_core.use_cases import CapturePlan, Enroll, Verify
 
-__all__ = ["LocalPipeline", "local_pipeline"]
+if TYPE_CHECKING:
+    from voiceauth_adapters.audio import FfmpegSoundfileDecoder, FileAudioSource
+    from voiceauth_adapters.inference import BoundedInferencePool
+    from voiceauth_core.ports import (
+        AttemptLog,
+        AudioDecoder,
+        Clock,
+        EmbeddingModel,
+        ScoringPolicy,
+        SpeechDetector,
+        TelephoneChannel,
+        UserRepository,
+    )
+
+__all__ = [
+    "Engine",
+    "LocalPipeline",
+    "audio_decoder",
+    "default_cache_dir",
+    "embedding_model",
+    "enroll_use_case",
+    "local_pipeline",
+    "scoring_policy",
+    "speech_detector",
+    "telephone_line",
+    "verify_use_case",
+]
+
+
+def default_cache_dir() -> Path:
+    """Where the model files and exports are cached when no directory is given."""
+    return Path.home() / ".cache" / "voiceauth"
+
+
+def embedding_model(
+    *,
+    backend: str | None = None,
+    model_dir: Path | None = None,
+    cache_dir: Path | None = None,
+    threads: int = 0,
+    workers: int = 0,
+    queue_timeout: float = 10.0,
+) -> BoundedInferencePool:
+    """The verified ECAPA-TDNN model on ``backend``, behind the bounded inference pool.
+
+    Args:
+        backend: ``onnx`` (the default), ``onnx-int8`` or ``speechbrain``.
+        model_dir: The model files (else the cache, where ``voiceauth model fetch`` put them).
+        cache_dir: The cache (model files, ONNX exports).
+        threads: Inference threads per call (0: one per core).
+        workers: Inferences at once (0: one per core).
+        queue_timeout: How long a call may wait for a worker before ``ServiceBusyError``.
+
+    Raises:
+        ModelUnavailableError: The files are missing or fail their SHA-256 check (never downloads).
+    """
+    from voiceauth_adapters.inference import (  # noqa: PLC0415
+        DEFAULT_BACKEND,
+        BoundedInferencePool,
+        load_embedder,
+    )
+    from voiceauth_adapters.speechbrain import resolve_model  # noqa: PLC0415
+
+    cache = cache_dir or default_cache_dir()
+    resolved = resolve_model(model_dir=model_dir, cache_dir=cache, allow_download=False)
+    embedder = load_embedder(
+        backend or DEFAULT_BACKEND, resolved.directory, cache_dir=cache, threads=threads
+    )
+    return BoundedInferencePool(embedder, workers=workers, queue_timeout=queue_timeout)
+
+
+def speech_detector() -> SpeechDetector:
+    """Silero VAD, the service's speech detector."""
+    from voiceauth_adapters.vad import SileroSpeechDetector  # noqa: PLC0415
+
+    return SileroSpeechDetector()
+
+
+def telephone_line() -> TelephoneChannel:
+    """The simulated G.711 line each enrolment sample is also heard through."""
+    from voiceauth_adapters.audio import G711Line  # noqa: PLC0415
+
+    return G711Line()
+
+
+def audio_decoder(
+    *, max_bytes: int = 25 * 1024 * 1024, max_seconds: float = 30.0
+) -> FfmpegSoundfileDecoder:
+    """The decoder of uploads and files (soundfile, then ffmpeg), refusing what is too long."""
+    from voiceauth_adapters.audio import AudioDecoderLimits, FfmpegSoundfileDecoder  # noqa: PLC0415
+
+    return FfmpegSoundfileDecoder(AudioDecoderLimits(max_bytes=max_bytes, max_seconds=max_seconds))
+
+
+def scoring_policy(
+    *,
+    scoring: str = "calibrated",
+    threshold: float,
+    model_id: str,
+    cohort_path: Path | None = None,
+    calibration_path: Path | None = None,
+) -> ScoringPolicy:
+    """``calibrated`` (AS-norm and the shipped calibration) or ``cosine`` (the original rule).
+
+    Args:
+        scoring: ``calibrated`` or ``cosine``.
+        threshold: Accept at or above this score.
+        model_id: The running model's id (the cohort must have been made with it).
+        cohort_path: Another cohort than the shipped one (``voiceauth cohort build``).
+        calibration_path: Another calibration than the shipped one (``voiceauth cohort
+            calibrate``).
+
+    Raises:
+        InvalidInputError: A cohort or calibration file is missing or malformed.
+        ModelMismatchError: The cohort was made with another model than ``model_id``.
+    """
+    if scoring == "cosine":
+        from voiceauth_core.scoring import CosinePolicy  # noqa: PLC0415
+
+        return CosinePolicy(threshold=threshold)
+    from voiceauth_adapters.cohort import load_calibrated_policy  # noqa: PLC0415
+
+    return load_calibrated_policy(
+        threshold=threshold,
+        model_id=model_id,
+        cohort_path=cohort_path,
+        calibration_path=calibration_path,
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Engine:
+    """The ports that hear, embed and score a voice, shared by every use case.
+
+    Args:
+        model: Embeds speech.
+        detector: Finds speech.
+        policy: Scores a probe against an enrolment and decides.
+        telephone: The simulated line enrolments are also heard through (None: no phone-band
+            voiceprint, as enrolments made before it had).
+    """
+
+    model: EmbeddingModel
+    detector: SpeechDetector
+    policy: ScoringPolicy
+    telephone: TelephoneChannel | None
+
+
+def enroll_use_case(
+    engine: Engine, *, users: UserRepository, clock: Clock, gate: QualityGate
+) -> Enroll:
+    """``Enroll`` over ``engine``: the one place its ports are chosen."""
+    return Enroll(
+        model=engine.model,
+        detector=engine.detector,
+        telephone=engine.telephone,
+        users=users,
+        clock=clock,
+        gate=gate,
+    )
+
+
+def verify_use_case(
+    engine: Engine,
+    *,
+    users: UserRepository,
+    attempts: AttemptLog,
+    clock: Clock,
+    gate: QualityGate,
+    plan: CapturePlan,
+) -> Verify:
+    """``Verify`` over ``engine``: the one place its ports are chosen."""
+    return Verify(
+        model=engine.model,
+        detector=engine.detector,
+        policy=engine.policy,
+        users=users,
+        attempts=attempts,
+        clock=clock,
+        gate=gate,
+        plan=plan,
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LocalPipeline:
-    """The service's adapters, loaded."""
+    """The service's adapters, loaded: build ``Enroll`` and ``Verify`` over your own stores."""
 
-    model: SpeechBrainEcapa
-    detector: SileroSpeechDetector
-    decoder: FfmpegSoundfileDecoder
-    policy: ScoringPolicy
+    engine: Engine
+    decoder: AudioDecoder
+    gate: QualityGate
+    plan: CapturePlan
+
+    @property
+    def model(self) -> EmbeddingModel:
+        """The embedding model."""
+        return self.engine.model
+
+    @property
+    def detector(self) -> SpeechDetector:
+        """The speech detector."""
+        return self.engine.detector
+
+    @property
+    def policy(self) -> ScoringPolicy:
+        """The scoring policy."""
+        return self.engine.policy
 
     def file(self, path: Path | str) -> FileAudioSource:
         """A local audio file as a source for ``Enroll`` and ``Verify``."""
+        from voiceauth_adapters.audio import FileAudioSource  # noqa: PLC0415
+
         return FileAudioSource(path, self.decoder)
+
+    def enroll(self, *, users: UserRepository, clock: Clock) -> Enroll:
+        """``Enroll`` over this pipeline and ``users``."""
+        return enroll_use_case(self.engine, users=users, clock=clock, gate=self.gate)
+
+    def verify(self, *, users: UserRepository, attempts: AttemptLog, clock: Clock) -> Verify:
+        """``Verify`` over this pipeline, ``users`` and ``attempts``."""
+        return verify_use_case(
+            self.engine, users=users, attempts=attempts, clock=clock, gate=self.gate, plan=self.plan
+        )
+
+    def close(self) -> None:
+        """Stop the model's inference threads."""
+        close = getattr(self.engine.model, "close", None)
+        if close is not None:
+            close()
 
 
 def local_pipeline(
     *,
     model_dir: Path | None = None,
     cache_dir: Path | None = None,
+    backend: str | None = None,
     threshold: float = 0.82,
     threads: int = 0,
     max_seconds: float = 30.0,
 ) -> LocalPipeline:
-    """Load the pipeline; the model files must have been fetched (``voiceauth model fetch``).
+    """Load the service's pipeline with its defaults (``onnx``, calibrated scoring, G.711 twin).
 
     Raises:
         ModelUnavailableError: The model files are missing or fail their SHA-256 check.
     """
-    from voiceauth_adapters.cohort import load_calibrated_policy  # noqa: PLC0415
-
-    cache = cache_dir or Path.home() / ".cache" / "voiceauth"
-    resolved = resolve_model(model_dir=model_dir, cache_dir=cache, allow_download=False)
-    model = SpeechBrainEcapa.load(resolved.directory, threads=threads)
-    return LocalPipeline(
+    model = embedding_model(
+        backend=backend, model_dir=model_dir, cache_dir=cache_dir, threads=threads
+    )
+    engine = Engine(
         model=model,
-        detector=SileroSpeechDetector(),
-        decoder=FfmpegSoundfileDecoder(AudioDecoderLimits(max_seconds=max_seconds)),
-        policy=load_calibrated_policy(threshold=threshold, model_id=model.model_id),
+        detector=speech_detector(),
+        policy=scoring_policy(threshold=threshold, model_id=model.model_id),
+        telephone=telephone_line(),
+    )
+    return LocalPipeline(
+        engine=engine,
+        decoder=audio_decoder(max_seconds=max_seconds),
+        gate=QualityGate(max_duration_s=max_seconds),
+        plan=CapturePlan(max_audio_s=max_seconds),
     )

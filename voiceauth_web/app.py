@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Protocol, TypeVar
 
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
@@ -15,21 +15,29 @@ from litestar.middleware import DefineMiddleware
 from loguru import logger
 
 from voiceauth_web.api_docs import openapi_config, swagger_assets
-from voiceauth_web.commands.db import CLEAR_TEMPLATES_WARNING
 from voiceauth_web.containers import Container, check_database
 from voiceauth_web.error_responses import handle_exception
 from voiceauth_web.middleware import AccessControl, RequestContext
 from voiceauth_web.routes import HANDLERS
 from voiceauth_web.routes.health import VERSION
 from voiceauth_web.security import ClientAddress, KeyChecker
+from voiceauth_web.wiring import CLEAR_TEMPLATES_WARNING
 
 __all__ = ["create_app"]
 
+T = TypeVar("T")
 
-def _provide(factory: Callable[[], Any]) -> Provide:
+
+class _Resource(Protocol):
+    """What the lifespan opened and closes at shutdown."""
+
+    async def close(self) -> None: ...
+
+
+def _provide(factory: Callable[[], T]) -> Provide:
     """A Litestar dependency that asks the container (never a service locator in handlers)."""
 
-    def dependency() -> Any:
+    def dependency() -> T:
         return factory()
 
     return Provide(dependency, sync_to_thread=False)
@@ -46,9 +54,9 @@ def create_app(container: Container) -> Litestar:
         started = time.perf_counter()
         database = adapters.database()
         await database.open()
-        opened: list[Any] = [database]
+        opened: list[_Resource] = [database]
         try:
-            if await check_database(adapters, database):
+            if await check_database(container, database):
                 logger.warning(CLEAR_TEMPLATES_WARNING)
             # The model and the detector load now, off the loop, never on a first request.
             model = await asyncio.to_thread(adapters.model)
@@ -76,6 +84,7 @@ def create_app(container: Container) -> Litestar:
         "delete_user": _provide(use_cases.delete_user),
         "recent": _provide(use_cases.recent),
         "tool_plan": _provide(use_cases.tool_plan),
+        "gate": _provide(use_cases.gate),
         "sources": _provide(adapters.sources),
         "listener": _provide(adapters.listener),
         "database": _provide(adapters.database),

@@ -22,7 +22,7 @@ COMMANDS: dict[str, str] = {
     "enroll": "users",
     "verify": "users",
     "eval": "evaluate",
-    "cohort": "evaluate",
+    "cohort": "cohort",
     "dashboard": "dashboard",
 }
 

@@ -16,8 +16,8 @@ from tests.contract.store_contract import T0, sample
 from tests.integration import postgres_harness
 from voiceauth_adapters.sealing import new_key
 from voiceauth_core import UserId
+from voiceauth_web import wiring
 from voiceauth_web.cli import main
-from voiceauth_web.commands.db import build_cipher, build_database, build_stores
 from voiceauth_web.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -114,8 +114,8 @@ async def _enrol_under(settings_key: str | None, count: int, first_seed: int) ->
     """Users enrolled through the configured store, with ``VOICEAUTH_TEMPLATE_KEY`` as given."""
     settings = dataclasses.replace(Settings.from_env(), template_key=settings_key)
     users: list[UserId] = []
-    async with build_database(settings) as database:
-        repository = build_stores(database, build_cipher(settings))[0]
+    async with wiring.database(settings) as database:
+        repository = wiring.stores(database, wiring.template_cipher(settings))[0]
         for seed in range(first_seed, first_seed + count):
             user = UserId.new()
             await repository.save_sample(user, None, sample(seed), now=T0, replace=False)
@@ -125,8 +125,8 @@ async def _enrol_under(settings_key: str | None, count: int, first_seed: int) ->
 
 async def _readable_with(settings_key: str, users: list[UserId]) -> bool:
     settings = dataclasses.replace(Settings.from_env(), template_key=settings_key)
-    async with build_database(settings) as database:
-        repository = build_stores(database, build_cipher(settings))[0]
+    async with wiring.database(settings) as database:
+        repository = wiring.stores(database, wiring.template_cipher(settings))[0]
         return all([await repository.get(user) is not None for user in users])
 
 

@@ -45,7 +45,7 @@ from voiceauth_core import (
     UserId,
 )
 from voiceauth_core.ports import UserRepository
-from voiceauth_web.commands.db import MIGRATE_COMMAND, check_schema, template_census
+from voiceauth_web.wiring import MIGRATE_COMMAND, check_schema
 
 pytestmark = pytest.mark.integration
 
@@ -259,7 +259,7 @@ async def _upgraded_rows_keep_working(
     applied = await database.migrate()
     assert [m.label for m in applied] == ["0006_phone_band_voiceprints"]
     await check_schema(database)
-    census = await template_census(database)
+    census = await database.template_census()
     assert census.clear == 1
     assert census.sealed == {CIPHER.key_id.hex(): 1}
 

@@ -12,12 +12,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.contract.store_contract import T0, StoreContract, Stores, attempt, sample
+from tests.contract.store_contract import (
+    T0,
+    SetStoredPhone,
+    StoreContract,
+    StoredRowsContract,
+    Stores,
+    attempt,
+    sample,
+)
 from voiceauth_adapters.sealing import new_key, parse_keyring
 from voiceauth_adapters.sealing.cipher import TemplateCipher
 from voiceauth_adapters.sqlite import SqliteAttemptLog, SqliteDatabase, SqliteUserRepository
 from voiceauth_core import Embedding, StorageUnavailableError, UserId
-from voiceauth_web.commands.db import build_database, build_stores
+from voiceauth_web import wiring
 from voiceauth_web.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -43,6 +51,21 @@ class TestSqliteStoresSealed(StoreContract):
     def stores(self, database: SqliteDatabase) -> Stores:
         cipher = TemplateCipher(parse_keyring(new_key()))
         return SqliteUserRepository(database, cipher=cipher), SqliteAttemptLog(database)
+
+
+class TestSqliteStoredRows(StoredRowsContract):
+    @pytest.fixture
+    def stores(self, database: SqliteDatabase) -> Stores:
+        return database.stores()
+
+    @pytest.fixture
+    def set_stored_phone(self, database: SqliteDatabase) -> SetStoredPhone:
+        async def write(user: UserId, phone: str) -> None:
+            with sqlite3.connect(database.path) as conn:
+                conn.execute("UPDATE users SET phone = ? WHERE id = ?", (phone, str(user)))
+            conn.close()
+
+        return write
 
 
 async def test_wal_mode_and_foreign_keys_are_on(database: SqliteDatabase) -> None:
@@ -154,7 +177,7 @@ async def test_missing_schema_is_storage_unavailable(tmp_path: Path) -> None:
 
 
 async def test_build_stores_gives_the_embedded_pair(tmp_path: Path) -> None:
-    database = build_database(Settings(data_dir=tmp_path))
-    users, attempts = build_stores(database)
+    database = wiring.database(Settings(data_dir=tmp_path))
+    users, attempts = wiring.stores(database, None)
     assert isinstance(users, SqliteUserRepository)
     assert isinstance(attempts, SqliteAttemptLog)

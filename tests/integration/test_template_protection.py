@@ -22,14 +22,9 @@ from voiceauth_adapters.sealing.cipher import TemplateCipher
 from voiceauth_adapters.sqlite import SqliteDatabase
 from voiceauth_core import Enrollment, TemplateProtectionError, UserId
 from voiceauth_core.ports import UserRepository
-from voiceauth_web.commands.db import (
-    build_stores,
-    check_templates,
-    reseal_templates,
-    template_census,
-)
 from voiceauth_web.containers import build_container
 from voiceauth_web.settings import Settings
+from voiceauth_web.wiring import check_templates
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +46,7 @@ class Store:
     key: Callable[[UserId], Any]
 
     def users(self, cipher: TemplateCipher | None) -> UserRepository:
-        return build_stores(self.database, cipher)[0]
+        return self.database.stores(cipher)[0]
 
     def clear(self, vector: Any) -> Any:
         """A vector as the store's clear column holds it: a float array, or a float64 blob."""
@@ -165,7 +160,7 @@ async def test_without_a_key_storage_stays_in_the_clear(store: Store) -> None:
     assert row["phone_band_sum_sealed"] is None
     assert row["embedding_sum"] is not None
     assert row["phone_band_sum"] is not None
-    census = await template_census(store.database)
+    census = await store.database.template_census()
     assert census.clear == 1
     assert not census.sealed
     await check_templates(store.database, None)
@@ -272,13 +267,13 @@ async def test_rotation_reseals_every_row_under_the_new_key(store: Store) -> Non
         ),
     )
 
-    steps = [step async for step in reseal_templates(store.database, ROTATING, batch_size=2)]
+    steps = [step async for step in store.database.reseal_templates(ROTATING, batch_size=2)]
     assert [step.done for step in steps] == [2, 4, 6]
     assert steps[-1].total == 6
     assert steps[-1].from_clear == 4
     assert steps[-1].from_older_keys == 2
 
-    census = await template_census(store.database)
+    census = await store.database.template_census()
     assert census.clear == 0
     assert census.sealed == {CIPHER_B.key_id.hex(): 6}
     twins = 0
@@ -303,7 +298,24 @@ async def test_rotation_reseals_every_row_under_the_new_key(store: Store) -> Non
             np.testing.assert_array_equal(loaded.phone_band_sum, enrollment.phone_band_sum)
     await check_templates(store.database, CIPHER_B)
     # Nothing is left to do the second time.
-    assert [step async for step in reseal_templates(store.database, CIPHER_B)] == []
+    assert [step async for step in store.database.reseal_templates(CIPHER_B)] == []
+
+
+async def test_rotation_reseals_the_lowest_possible_user_id_too(store: Store) -> None:
+    # A client chooses user ids: the all-zero UUID is one, and the first batch must include it.
+    users = store.users(None)
+    lowest = UserId.parse("00000000-0000-0000-0000-000000000000")
+    await users.save_sample(lowest, None, sample(1), now=T0, replace=False)
+    await _enrol(users, (2,))
+
+    steps = [step async for step in store.database.reseal_templates(CIPHER_A, batch_size=1)]
+    assert [step.done for step in steps] == [1, 2]
+    census = await store.database.template_census()
+    assert census.clear == 0
+    assert census.sealed == {CIPHER_A.key_id.hex(): 2}
+    loaded = await store.users(CIPHER_A).get(lowest)
+    assert loaded is not None
+    assert loaded.sample_count == 1
 
 
 async def test_rotation_stops_on_a_value_it_cannot_open_keeping_finished_batches(
@@ -316,9 +328,9 @@ async def test_rotation_stops_on_a_value_it_cannot_open_keeping_finished_batches
     ids = sorted(str(row["id"]) for row in await store.rows())
     keyed = ids.index(str(foreign.user_id.value))
     with pytest.raises(TemplateProtectionError, match="does not hold"):
-        async for _ in reseal_templates(store.database, CIPHER_A, batch_size=1):
+        async for _ in store.database.reseal_templates(CIPHER_A, batch_size=1):
             pass
-    census = await template_census(store.database)
+    census = await store.database.template_census()
     assert census.sealed.get(CIPHER_A.key_id.hex(), 0) == keyed  # the batches before it stay
     assert census.sealed[CIPHER_B.key_id.hex()] == 1
 
@@ -342,17 +354,17 @@ async def test_the_census_and_rotation_cover_the_phone_band_column(store: Store)
         (store.clear(in_clear.phone_band_sum), store.key(in_clear.user_id)),
     )
 
-    census = await template_census(store.database)
+    census = await store.database.template_census()
     assert census.clear == 1
     assert census.sealed == {CIPHER_A.key_id.hex(): 2, CIPHER_B.key_id.hex(): 1}
     with pytest.raises(TemplateProtectionError, match=CIPHER_B.key_id.hex()):
         await check_templates(store.database, CIPHER_A)
     await check_templates(store.database, ROTATING)
 
-    steps = [step async for step in reseal_templates(store.database, ROTATING)]
+    steps = [step async for step in store.database.reseal_templates(ROTATING)]
     assert steps[-1].done == steps[-1].total == 2
     assert steps[-1].from_clear == 1
-    census = await template_census(store.database)
+    census = await store.database.template_census()
     assert census.clear == 0
     assert census.sealed == {CIPHER_B.key_id.hex(): 2}
     for row in await store.rows():
@@ -363,7 +375,7 @@ async def test_the_census_and_rotation_cover_the_phone_band_column(store: Store)
         assert loaded is not None
         assert loaded.phone_band_sum is not None
         np.testing.assert_array_equal(loaded.phone_band_sum, enrollment.phone_band_sum)
-    assert [step async for step in reseal_templates(store.database, CIPHER_B)] == []
+    assert [step async for step in store.database.reseal_templates(CIPHER_B)] == []
 
 
 async def test_the_container_gives_both_stores_the_configured_cipher(tmp_path: Path) -> None:

@@ -29,8 +29,9 @@ from voiceauth_adapters.sqlite import codec as sqlite_codec
 from voiceauth_adapters.sqlite.codec import decode_time, decode_vector, encode_time, encode_vector
 from voiceauth_adapters.sqlite.migrator import statements
 from voiceauth_core import UserId
-from voiceauth_web.commands.db import MIGRATE_COMMAND, build_database
+from voiceauth_web import wiring
 from voiceauth_web.settings import Settings, SettingsError
+from voiceauth_web.wiring import MIGRATE_COMMAND
 
 pytestmark = pytest.mark.unit
 
@@ -280,14 +281,14 @@ def test_database_url_selects_postgres_with_the_pool_settings(tmp_path: Path) ->
         db_pool_max=7,
         data_dir=tmp_path,
     )
-    database = build_database(settings)
+    database = wiring.database(settings)
     assert isinstance(database, PostgresDatabase)
     assert database.statement_cache_size == 0
     assert "p@" not in database.description
 
 
 def test_no_database_url_selects_the_embedded_file(tmp_path: Path) -> None:
-    database = build_database(Settings(data_dir=tmp_path))
+    database = wiring.database(Settings(data_dir=tmp_path))
     assert isinstance(database, SqliteDatabase)
     assert database.path == tmp_path / "voiceauth.db"
     assert not database.path.exists()  # nothing happens before open()

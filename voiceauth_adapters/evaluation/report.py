@@ -1,20 +1,28 @@
-"""The evaluation report: error rates with counts, speech used, a JSON file and a PNG figure."""
+"""The evaluation report: error rates with counts, speech used, as JSON and as summary lines.
+
+The figure is drawn by ``voiceauth_adapters.evaluation.plot``.
+"""
 
 from __future__ import annotations
 
 import json
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from voiceauth_adapters.evaluation.runner import TrialResult
+from voiceauth_adapters.evaluation.runner import Condition, TrialResult
+from voiceauth_adapters.evaluation.trials import Segment
 from voiceauth_core.attempt import Decision
-from voiceauth_core.metrics import det_curve, equal_error_rate, error_counts, min_dcf
+from voiceauth_core.metrics import equal_error_rate, error_counts, min_dcf
+from voiceauth_core.ports import ScoringPolicy
+from voiceauth_core.quality import QualityGate
+from voiceauth_core.use_cases import CapturePlan
 
-__all__ = ["summarise", "write_json", "write_plot"]
+__all__ = ["eval_report", "summarise", "summary_lines", "write_json"]
 
 
 def _rates(genuine: Sequence[float], impostor: Sequence[float], threshold: float) -> dict[str, Any]:
@@ -107,79 +115,96 @@ def summarise(results: Sequence[TrialResult], *, threshold: float) -> dict[str, 
     return summary
 
 
+def _trial_row(result: TrialResult) -> dict[str, Any]:
+    row = asdict(result)
+    return {**row, "decision": result.decision.value, "full_decision": result.full_decision.value}
+
+
+def eval_report(
+    *,
+    source: Mapping[str, Any],
+    condition: Condition,
+    policy: ScoringPolicy,
+    model_id: str,
+    backend: str,
+    gate: QualityGate,
+    plan: CapturePlan,
+    enrollments: Sequence[Segment],
+    tests: Sequence[Segment],
+    failed_enrollments: Mapping[str, str],
+    summary: Mapping[str, Any],
+    embeddings_computed: int,
+    seconds: float,
+    results: Sequence[TrialResult] | None = None,
+) -> dict[str, Any]:
+    """The JSON report of an evaluation run.
+
+    Args:
+        source: What was measured (tool, corpus, pattern, speaker rule, protocol), first.
+        condition: The channels and cuts.
+        policy: The scoring policy and its threshold.
+        model_id: The model's id.
+        backend: The inference backend.
+        gate: The quality gate (its speech minimums are reported).
+        plan: The capture plan.
+        enrollments: The enrolment segments.
+        tests: The test segments.
+        failed_enrollments: Segment key -> why its enrolment failed.
+        summary: :func:`summarise` of the results.
+        embeddings_computed: Embeddings the model computed (not taken from the cache).
+        seconds: How long the trials took.
+        results: Every trial's outcome, to include (None: left out).
+    """
+    speakers = {s.speaker for s in (*enrollments, *tests)}
+    report: dict[str, Any] = {
+        **source,
+        "condition": asdict(condition),
+        "policy": {"name": policy.name, "threshold": policy.threshold},
+        "model_id": model_id,
+        "backend": backend,
+        "plan": asdict(plan),
+        "min_enroll_speech_s": gate.min_enroll_speech_s,
+        "min_verify_speech_s": gate.min_verify_speech_s,
+        "counts": {
+            "speakers": len(speakers),
+            "enrollments": len(enrollments),
+            "failed_enrollments": len(failed_enrollments),
+            "tests": len(tests),
+        },
+        "failed_enrollments": dict(failed_enrollments),
+        **summary,
+        "embeddings_computed": embeddings_computed,
+        "seconds": seconds,
+    }
+    if results is not None:
+        report["trial_results"] = [_trial_row(r) for r in results]
+    return report
+
+
+def summary_lines(summary: Mapping[str, Any]) -> list[str]:
+    """The summary in a few lines: EER, minDCF and errors at the threshold, the service's errors."""
+    lines: list[str] = []
+    full = summary.get("full_length")
+    if full:
+        for name in ("calibrated", "raw_cosine"):
+            part = full[name]
+            at = part["at_threshold"]
+            lines.append(
+                f"{name:>11}: EER {100 * part['eer']:.2f} %  minDCF {part['min_dcf']:.3f}  "
+                f"at {at['threshold']:g}: FRR {at['false_rejects']}/{at['genuine']} "
+                f"FAR {at['false_accepts']}/{at['impostor']}"
+            )
+    service = summary["service"]
+    lines.append(
+        f"    service: FRR {service['false_rejects']}/{service['genuine']} "
+        f"FAR {service['false_accepts']}/{service['impostor']}  "
+        f"median speech {service['speech_s_median']} s "
+        f"(genuine {service['speech_s_median_genuine']} s)"
+    )
+    return lines
+
+
 def write_json(report: dict[str, Any], path: Path) -> None:
     """Write the report as indented JSON (the parent folder is created)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-
-
-# DET axes span 0.05 % .. 50 %; rates beyond are drawn on the edge so a perfect curve still shows.
-_DET_LOW, _DET_HIGH = 0.0005, 0.5
-
-
-def _probit(values: np.ndarray) -> np.ndarray:
-    dist = statistics.NormalDist()
-    clipped = np.clip(values, _DET_LOW, 1 - 1e-5)
-    return np.array([dist.inv_cdf(float(v)) for v in clipped])
-
-
-def _split(results: Sequence[TrialResult], *, raw: bool) -> tuple[list[float], list[float]]:
-    """Whole-test scores (calibrated or raw) of genuine and of impostor trials."""
-    tar: list[float] = []
-    non: list[float] = []
-    for r in results:
-        value = r.full_raw if raw else r.full_score
-        if value is not None:
-            (tar if r.genuine else non).append(value)
-    return tar, non
-
-
-def write_plot(results: Sequence[TrialResult], *, threshold: float, title: str, path: Path) -> None:
-    """A PNG: histograms of calibrated and raw whole-test scores (threshold drawn), DET curves."""
-    import matplotlib  # noqa: PLC0415  # the evaluation extra, only when a plot is asked for
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
-    scored = [r for r in results if r.full_score is not None and r.full_raw is not None]
-    figure, axes = plt.subplots(1, 3, figsize=(15, 4.5))
-    for axis, name, (tar, non) in (
-        (axes[0], "calibrated score", _split(scored, raw=False)),
-        (axes[1], "raw cosine", _split(scored, raw=True)),
-    ):
-        bins = np.linspace(min(tar + non), max(tar + non), 60)
-        axis.hist(non, bins=bins, alpha=0.6, density=True, label=f"impostor ({len(non)})")
-        axis.hist(tar, bins=bins, alpha=0.6, density=True, label=f"genuine ({len(tar)})")
-        axis.axvline(threshold, color="black", linestyle="--", label=f"threshold {threshold:g}")
-        axis.set_xlabel(name)
-        axis.set_ylabel("density")
-        axis.legend(loc="upper left", fontsize=8)
-    ticks = np.array([0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4])
-    det = axes[2]
-    diagonal = _probit(np.array([_DET_LOW, _DET_HIGH]))
-    det.plot(diagonal, diagonal, color="grey", linewidth=0.5, linestyle=":")
-    for name, tar, non in (
-        ("calibrated", *_split(scored, raw=False)),
-        ("raw cosine", *_split(scored, raw=True)),
-    ):
-        curve = det_curve(tar, non)
-        eer, _ = equal_error_rate(tar, non)
-        det.plot(
-            _probit(curve.false_alarm),
-            _probit(curve.miss),
-            label=f"{name} (EER {100 * eer:.2f} %)",
-        )
-    det.set_xticks(_probit(ticks), [f"{100 * t:g}" for t in ticks])
-    det.set_yticks(_probit(ticks), [f"{100 * t:g}" for t in ticks])
-    margin = 0.05  # in probit units, so the edge-drawn parts stay visible
-    det.set_xlim(diagonal[0] - margin, diagonal[1])
-    det.set_ylim(diagonal[0] - margin, diagonal[1])
-    det.set_xlabel("false accepts (%)")
-    det.set_ylabel("false rejects (%)")
-    det.grid(visible=True, alpha=0.3)
-    det.legend(loc="upper right", fontsize=8)
-    figure.suptitle(title)
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
-    plt.close(figure)

@@ -5,24 +5,25 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from voiceauth_adapters.audio.telephone import G711Line, mobile_channel, phone_channel
+from voiceauth_adapters.audio.telephone import mobile_channel, phone_channel
 from voiceauth_adapters.evaluation.trials import Segment, Trial
+from voiceauth_adapters.pipeline import Engine, enroll_use_case, verify_use_case
 from voiceauth_core.attempt import Decision
 from voiceauth_core.audio import Audio
 from voiceauth_core.errors import InvalidInputError, VoiceAuthError
 from voiceauth_core.identity import UserId
-from voiceauth_core.ports import AudioDecoder, EmbeddingModel, ScoringPolicy, SpeechDetector
-from voiceauth_core.quality import QualityGate
-from voiceauth_core.testing import (
+from voiceauth_core.memory import (
     InMemoryAttemptLog,
     InMemoryAudioSource,
     InMemoryStore,
     InMemoryUserRepository,
     ManualClock,
 )
+from voiceauth_core.ports import AttemptLog, AudioDecoder, UserRepository
+from voiceauth_core.quality import QualityGate
 from voiceauth_core.use_cases import CapturePlan, Enroll, Verify
 
 __all__ = ["CHANNELS", "Condition", "Evaluator", "TrialResult"]
@@ -96,41 +97,55 @@ class Evaluator:
     """Enrols every enrolment segment and verifies every test against it, as the service would.
 
     Each side is decoded by the service's decoder, optionally passed through the phone channel,
-    then handed to the real :class:`Enroll` and :class:`Verify` use cases (in-memory stores), so
-    decoding, quality gate, speech detection, embedding, scoring and the early-decision loop are
-    exactly the service's. Each trial is verified twice: with the service's capture plan (early
-    decisions) and on the whole test (one final check), for the error-rate curves.
+    then handed to the real :class:`Enroll` and :class:`Verify` use cases, built over ``engine``
+    by the same functions as the service's (in-memory stores), so decoding, quality gate, speech
+    detection, embedding, scoring and the early-decision loop are exactly the service's. Each
+    trial is verified twice: with the service's capture plan (early decisions) and on the whole
+    test (one final check), for the error-rate curves.
 
     Args:
+        engine: The service's model, speech detector, scoring policy and phone line (wrap the
+            model and the detector in caches: every check re-reads the capture so far).
         decoder: Turns files into 16 kHz audio.
-        detector: Finds speech (wrap it in a cache: every check re-reads the capture so far).
-        model: Embeds speech (wrap it in a cache).
-        policy: Scores and decides.
         gate: The quality gate.
         plan: The service's capture plan.
-        condition: The channels and cuts.
+        condition: The channels and cuts; without ``phone_band`` enrolments are made without the
+            engine's phone line.
     """
 
     def __init__(
         self,
         *,
+        engine: Engine,
         decoder: AudioDecoder,
-        detector: SpeechDetector,
-        model: EmbeddingModel,
-        policy: ScoringPolicy,
         gate: QualityGate,
         plan: CapturePlan,
         condition: Condition,
     ) -> None:
+        self._engine = engine if condition.phone_band else replace(engine, telephone=None)
         self._decoder = decoder
-        self._detector = detector
-        self._model = model
-        self._policy = policy
         self._gate = gate
         self._plan = plan
         self._condition = condition
         self._clips: OrderedDict[Path, Audio] = OrderedDict()
         self.failed_enrollments: dict[str, str] = {}
+
+    def use_cases(self, *, users: UserRepository, attempts: AttemptLog) -> tuple[Enroll, Verify]:
+        """The ``Enroll`` and ``Verify`` this evaluator runs, over ``users`` and ``attempts``.
+
+        Built over the engine by the service's own builders, on a manual clock.
+        """
+        clock = ManualClock()
+        enroll = enroll_use_case(self._engine, users=users, clock=clock, gate=self._gate)
+        verify = verify_use_case(
+            self._engine,
+            users=users,
+            attempts=attempts,
+            clock=clock,
+            gate=self._gate,
+            plan=self._plan,
+        )
+        return enroll, verify
 
     async def _clip(self, path: Path) -> Audio:
         audio = self._clips.get(path)
@@ -154,17 +169,7 @@ class Evaluator:
         line = _LINES.get(channel)
         return joined if line is None else await asyncio.to_thread(line, joined)
 
-    async def _enroll(
-        self, segments: Sequence[Segment], users: InMemoryUserRepository
-    ) -> dict[str, UserId]:
-        enroll = Enroll(
-            model=self._model,
-            detector=self._detector,
-            users=users,
-            clock=ManualClock(),
-            gate=self._gate,
-            telephone=G711Line() if self._condition.phone_band else None,
-        )
+    async def _enroll(self, segments: Sequence[Segment], enroll: Enroll) -> dict[str, UserId]:
         enrolled: dict[str, UserId] = {}
         for segment in segments:
             audio = await self.segment_audio(segment, self._condition.enroll_channel)
@@ -180,7 +185,7 @@ class Evaluator:
     async def _test_audio(self, segment: Segment) -> Audio:
         audio = await self.segment_audio(segment, self._condition.test_channel)
         if self._condition.test_speech_s is not None:
-            speech = await self._detector.speech(audio)
+            speech = await self._engine.detector.speech(audio)
             audio = speech.slice(0, self._condition.test_speech_s)
         return audio
 
@@ -198,19 +203,11 @@ class Evaluator:
             after_trial: Called after each verified trial with its result.
         """
         store = InMemoryStore()
-        users = InMemoryUserRepository(store)
-        segments = {t.enrollment.key: t.enrollment for t in trials}
-        enrolled = await self._enroll(list(segments.values()), users)
-        verify = Verify(
-            model=self._model,
-            detector=self._detector,
-            users=users,
-            attempts=InMemoryAttemptLog(store),
-            policy=self._policy,
-            clock=ManualClock(),
-            gate=self._gate,
-            plan=self._plan,
+        enroll, verify = self.use_cases(
+            users=InMemoryUserRepository(store), attempts=InMemoryAttemptLog(store)
         )
+        segments = {t.enrollment.key: t.enrollment for t in trials}
+        enrolled = await self._enroll(list(segments.values()), enroll)
         # The whole test, scored once at the end: the same loop with one final check.
         whole = self._gate.max_duration_s
         full_plan = CapturePlan(max_audio_s=whole, check_every_s=whole, target_speech_s=whole)

@@ -2,18 +2,27 @@
 
 They are real, small implementations, not mocks: the fake model is deterministic and tells
 different voices apart, the fake detector finds loud frames, the stores keep what they are given.
+The stores, the audio source and the clock are ``voiceauth_core.memory``'s, re-exported here.
+``ALICE`` and ``BOB`` are two synthetic speakers the fake model tells apart.
 """
 
-from voiceauth_core.testing.clock import ManualClock
+from voiceauth_core.memory import (
+    InMemoryAttemptLog,
+    InMemoryAudioSource,
+    InMemoryStore,
+    InMemoryUserRepository,
+    ManualClock,
+)
 from voiceauth_core.testing.decoder import WaveDecoder
 from voiceauth_core.testing.model import SpectralEmbeddingModel
 from voiceauth_core.testing.signals import synthetic_voice, wav_bytes
-from voiceauth_core.testing.sources import InMemoryAudioSource
+from voiceauth_core.testing.speakers import ALICE, BOB, SyntheticSpeaker
 from voiceauth_core.testing.speech import EnergySpeechDetector
-from voiceauth_core.testing.stores import InMemoryAttemptLog, InMemoryStore, InMemoryUserRepository
 from voiceauth_core.testing.telephone import LowPassLine
 
 __all__ = [
+    "ALICE",
+    "BOB",
     "EnergySpeechDetector",
     "InMemoryAttemptLog",
     "InMemoryAudioSource",
@@ -22,6 +31,7 @@ __all__ = [
     "LowPassLine",
     "ManualClock",
     "SpectralEmbeddingModel",
+    "SyntheticSpeaker",
     "WaveDecoder",
     "synthetic_voice",
     "wav_bytes",

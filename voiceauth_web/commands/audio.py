@@ -2,7 +2,8 @@
 
 Each file is decoded as an upload would be (its content type guessed from the name, or given
 with ``--content-type`` for raw audio), checked by the quality gate, trimmed to its speech by the
-voice-activity detector and embedded by the verified ECAPA-TDNN model. Nothing touches a network.
+voice-activity detector and embedded by the verified ECAPA-TDNN model on the service's backend
+(``VOICEAUTH_INFERENCE``), all built by the composition root. Nothing touches a network.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import mimetypes
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from voiceauth_web.commands import Subcommands
 from voiceauth_web.settings import Settings
 
 if TYPE_CHECKING:
@@ -25,7 +27,7 @@ __all__ = ["register"]
 _SHOWN_VALUES = 8
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Subcommands) -> None:
     """Add the ``embed`` and ``compare`` commands."""
     embed = subparsers.add_parser("embed", help="net speech and speaker embedding of an audio file")
     embed.add_argument("file", type=Path, help="WAV, FLAC, OGG/Opus, MP3, M4A/AAC, WebM, raw")
@@ -63,24 +65,12 @@ class _Pipeline:
     """The service's decoder, quality gate, speech detector and model, loaded once."""
 
     def __init__(self, settings: Settings, threads: int | None) -> None:
-        from voiceauth_adapters.audio import AudioDecoderLimits, FfmpegSoundfileDecoder  # noqa: PLC0415
-        from voiceauth_adapters.speechbrain import SpeechBrainEcapa, resolve_model  # noqa: PLC0415
-        from voiceauth_adapters.vad import SileroSpeechDetector  # noqa: PLC0415
-        from voiceauth_core.quality import QualityGate  # noqa: PLC0415
+        from voiceauth_web import wiring  # noqa: PLC0415
 
-        resolved = resolve_model(
-            model_dir=settings.model_dir, cache_dir=settings.cache_dir, allow_download=False
-        )
-        self.model = SpeechBrainEcapa.load(
-            resolved.directory, threads=settings.inference_threads if threads is None else threads
-        )
-        self.detector = SileroSpeechDetector()
-        self.decoder = FfmpegSoundfileDecoder(
-            AudioDecoderLimits(
-                max_bytes=settings.max_upload_bytes, max_seconds=settings.max_audio_duration
-            )
-        )
-        self.gate = QualityGate(max_duration_s=settings.max_audio_duration)
+        self.model = wiring.embedding_model(settings, threads=threads)
+        self.detector = wiring.speech_detector()
+        self.decoder = wiring.audio_decoder(settings)
+        self.gate = wiring.quality_gate(settings)
 
     async def hear(self, path: Path, content_type: str | None) -> _Heard:
         from voiceauth_core.errors import AudioProcessingError  # noqa: PLC0415

@@ -6,12 +6,13 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+
+from voiceauth_web.commands import Subcommands
 
 __all__ = ["register"]
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Subcommands) -> None:
     """Add the ``dashboard`` command."""
     parser = subparsers.add_parser("dashboard", help="run the operator dashboard (Streamlit)")
     parser.add_argument("--host", default="127.0.0.1")

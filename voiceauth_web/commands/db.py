@@ -1,5 +1,5 @@
 # ruff: noqa: PLC0415
-"""``voiceauth db migrate|status|new-key|rotate-key``, and the checks the service runs at start-up.
+"""``voiceauth db migrate|status|new-key|rotate-key``: the database's schema and its template key.
 
 A command-line tool prints (T201); the database adapters (asyncpg) are imported inside the
 functions so ``voiceauth --help`` stays fast (PLC0415).
@@ -16,144 +16,16 @@ import asyncio
 import sys
 from typing import TYPE_CHECKING
 
+from voiceauth_web import wiring
 from voiceauth_web.settings import Settings
+from voiceauth_web.wiring import MIGRATE_COMMAND, ROTATE_COMMAND
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
-
     from voiceauth_adapters.migrations import SchemaStatus
-    from voiceauth_adapters.postgres import PostgresDatabase
     from voiceauth_adapters.sealing import ResealProgress, TemplateCensus
     from voiceauth_adapters.sealing.cipher import TemplateCipher
-    from voiceauth_adapters.sqlite import SqliteDatabase
-    from voiceauth_core.ports import AttemptLog, UserRepository
 
-__all__ = [
-    "CLEAR_TEMPLATES_WARNING",
-    "MIGRATE_COMMAND",
-    "ROTATE_COMMAND",
-    "build_cipher",
-    "build_database",
-    "build_stores",
-    "check_schema",
-    "check_templates",
-    "register",
-    "reseal_templates",
-    "template_census",
-]
-
-#: The command that brings a database up to this version's schema; named in start-up errors.
-MIGRATE_COMMAND = "voiceauth db migrate"
-#: The command that seals every voiceprint under the current template key.
-ROTATE_COMMAND = "voiceauth db rotate-key"
-#: What the service logs, and the commands that touch voiceprints print, without a template key.
-CLEAR_TEMPLATES_WARNING = (
-    "VOICEAUTH_TEMPLATE_KEY is not set: voiceprints are stored in the clear "
-    "(make a key with `voiceauth db new-key`)"
-)
-
-
-def build_database(settings: Settings) -> PostgresDatabase | SqliteDatabase:
-    """The configured database, not yet opened: Postgres for ``DATABASE_URL``, else SQLite.
-
-    Raises:
-        ValueError: ``DATABASE_URL`` is not a ``postgres://`` URL.
-    """
-    if settings.database_url:
-        from voiceauth_adapters.postgres import PostgresDatabase
-
-        return PostgresDatabase(
-            settings.database_url,
-            min_size=settings.db_pool_min,
-            max_size=settings.db_pool_max,
-            statement_cache=settings.db_statement_cache,
-        )
-    from voiceauth_adapters.sqlite import SqliteDatabase
-
-    return SqliteDatabase(settings.sqlite_path)
-
-
-def build_cipher(settings: Settings) -> TemplateCipher | None:
-    """The voiceprints' cipher for ``VOICEAUTH_TEMPLATE_KEY``, or None when it is unset.
-
-    Raises:
-        InvalidInputError: The key is malformed (``Settings.from_env`` refuses it first).
-    """
-    if settings.template_key is None:
-        return None
-    from voiceauth_adapters.sealing import parse_keyring
-    from voiceauth_adapters.sealing.cipher import TemplateCipher
-
-    return TemplateCipher(parse_keyring(settings.template_key))
-
-
-def build_stores(
-    database: PostgresDatabase | SqliteDatabase, cipher: TemplateCipher | None = None
-) -> tuple[UserRepository, AttemptLog]:
-    """The enrolment store and attempt log over ``database`` (usable once it is opened).
-
-    With a ``cipher`` the store seals every voiceprint it writes; without, it writes them in
-    the clear. It reads both.
-    """
-    from voiceauth_adapters.postgres import (
-        PostgresAttemptLog,
-        PostgresDatabase,
-        PostgresUserRepository,
-    )
-    from voiceauth_adapters.sqlite import SqliteAttemptLog, SqliteUserRepository
-
-    if isinstance(database, PostgresDatabase):
-        return PostgresUserRepository(database, cipher=cipher), PostgresAttemptLog(database)
-    return SqliteUserRepository(database, cipher=cipher), SqliteAttemptLog(database)
-
-
-async def template_census(database: PostgresDatabase | SqliteDatabase) -> TemplateCensus:
-    """How the database's voiceprints are stored: rows in the clear, rows by key id."""
-    from voiceauth_adapters import postgres, sqlite
-
-    if isinstance(database, postgres.PostgresDatabase):
-        return await postgres.template_census(database)
-    return await sqlite.template_census(database)
-
-
-def reseal_templates(
-    database: PostgresDatabase | SqliteDatabase, cipher: TemplateCipher, *, batch_size: int = 500
-) -> AsyncIterator[ResealProgress]:
-    """Seal every voiceprint under the cipher's current key, batch by batch (progress yielded)."""
-    from voiceauth_adapters import postgres, sqlite
-
-    if isinstance(database, postgres.PostgresDatabase):
-        return postgres.reseal_templates(database, cipher, batch_size=batch_size)
-    return sqlite.reseal_templates(database, cipher, batch_size=batch_size)
-
-
-async def check_templates(
-    database: PostgresDatabase | SqliteDatabase, cipher: TemplateCipher | None
-) -> TemplateCensus:
-    """Refuse to serve voiceprints this configuration cannot open (a key removed or replaced).
-
-    Call it at start-up, after :func:`check_schema`. Returns the census, for the start-up log.
-
-    Raises:
-        TemplateProtectionError: Rows are sealed and no key, or not their key, is configured.
-        StorageUnavailableError: The database cannot be reached.
-    """
-    census = await template_census(database)
-    census.require_readable(cipher)
-    return census
-
-
-async def check_schema(database: PostgresDatabase | SqliteDatabase) -> None:
-    """Refuse to serve on a database whose schema is behind or ahead of this code.
-
-    Call it at start-up, after opening the database.
-
-    Raises:
-        SchemaVersionError: The message names what to do (``voiceauth db migrate``, or upgrade).
-        StorageUnavailableError: The database cannot be reached.
-    """
-    status = await database.schema_status()
-    status.require_current(migrate_command=MIGRATE_COMMAND)
+__all__ = ["register"]
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -246,7 +118,7 @@ async def _migrate(settings: Settings) -> int:
     from voiceauth_core.errors import StorageUnavailableError
 
     try:
-        database = build_database(settings)
+        database = wiring.database(settings)
     except ValueError as exc:
         print(f"voiceauth: {exc}", file=sys.stderr)
         return 2
@@ -271,7 +143,7 @@ async def _status(settings: Settings) -> int:
     from voiceauth_core.errors import StorageUnavailableError
 
     try:
-        database = build_database(settings)
+        database = wiring.database(settings)
     except ValueError as exc:
         print(f"voiceauth: {exc}", file=sys.stderr)
         return 2
@@ -284,20 +156,20 @@ async def _status(settings: Settings) -> int:
         async with database:
             status = await database.schema_status()
             if status.is_current:
-                census = await template_census(database)
+                census = await database.template_census()
     except StorageUnavailableError as exc:
         print(f"voiceauth: {exc.message}", file=sys.stderr)
         return 1
     _print_status(status)
     if census is not None:
-        _print_census(census, build_cipher(settings))
+        _print_census(census, wiring.template_cipher(settings))
     return 0 if status.is_current else 1
 
 
 async def _rotate(settings: Settings, *, batch_size: int) -> int:
     from voiceauth_core.errors import StorageUnavailableError, TemplateProtectionError
 
-    cipher = build_cipher(settings)
+    cipher = wiring.template_cipher(settings)
     if cipher is None:
         print(
             "voiceauth: VOICEAUTH_TEMPLATE_KEY is not set: make a key with "
@@ -305,17 +177,17 @@ async def _rotate(settings: Settings, *, batch_size: int) -> int:
             file=sys.stderr,
         )
         return 2
-    database = build_database(settings)
+    database = wiring.database(settings)
     print(f"database: {database.description}")
     print(f"sealing under template key {cipher.key_id.hex()}")
     last: ResealProgress | None = None
     try:
         async with database:
-            await check_schema(database)
-            async for progress in reseal_templates(database, cipher, batch_size=batch_size):
+            await wiring.check_schema(database)
+            async for progress in database.reseal_templates(cipher, batch_size=batch_size):
                 print(f"  resealed {progress.done}/{progress.total} voiceprints", flush=True)
                 last = progress
-            census = await template_census(database)
+            census = await database.template_census()
     except (StorageUnavailableError, TemplateProtectionError) as exc:
         print(f"voiceauth: {exc.message}", file=sys.stderr)
         print(f"the batches already committed stay; run `{ROTATE_COMMAND}` again", file=sys.stderr)

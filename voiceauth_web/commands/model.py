@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, TextIO
+from typing import TextIO
 
+from voiceauth_web.commands import Subcommands
 from voiceauth_web.settings import Settings
 
 __all__ = ["TerminalProgress", "register"]
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Subcommands) -> None:
     """Add the ``model`` command group."""
     parser = subparsers.add_parser(
         "model", help="fetch, verify or locate the speaker model's files"

@@ -6,14 +6,14 @@ import argparse
 import asyncio
 import dataclasses
 import sys
-from typing import Any
 
+from voiceauth_web.commands import Subcommands
 from voiceauth_web.settings import Settings
 
 __all__ = ["register"]
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Subcommands) -> None:
     """Add the ``serve`` command."""
     parser = subparsers.add_parser("serve", help="run the HTTP service")
     parser.add_argument("--host", help="address to listen on (default: $HOST or 127.0.0.1)")
@@ -81,7 +81,7 @@ def _preflight(settings: Settings) -> str | None:
         database = container.adapters.database()
         await database.open()
         try:
-            await check_database(container.adapters, database)
+            await check_database(container, database)
         finally:
             await database.close()
 

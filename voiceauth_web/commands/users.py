@@ -5,15 +5,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypeAlias
 
+from voiceauth_web.commands import Subcommands
 from voiceauth_web.settings import Settings
+
+if TYPE_CHECKING:
+    from voiceauth_web.containers import Container
 
 __all__ = ["register"]
 
+#: A command's work over the service's container; its exit status (None: 0).
+Work: TypeAlias = "Callable[[Container], Awaitable[int | None]]"
 
-def register(subparsers: Any) -> None:
+
+def register(subparsers: Subcommands) -> None:
     """Add the ``enroll`` and ``verify`` commands."""
     enroll = subparsers.add_parser("enroll", help="add a voice sample file to a user's enrolment")
     enroll.add_argument("user_id")
@@ -30,17 +38,17 @@ def register(subparsers: Any) -> None:
     verify.set_defaults(func=_verify)
 
 
-async def _with_database(settings: Settings, work: Any) -> Any:
+async def _with_database(settings: Settings, work: Work) -> int | None:
     """Open the database, run ``serve``'s start-up checks on it, then ``work(container)``."""
-    from voiceauth_web.commands.db import CLEAR_TEMPLATES_WARNING  # noqa: PLC0415
     from voiceauth_web.containers import build_container, check_database  # noqa: PLC0415
+    from voiceauth_web.wiring import CLEAR_TEMPLATES_WARNING  # noqa: PLC0415
 
     container = build_container(settings)
     database = container.adapters.database()
     await database.open()
     try:
         # As at the service's start: never touch sealed voiceprints this key cannot open.
-        if await check_database(container.adapters, database):
+        if await check_database(container, database):
             print(f"voiceauth: warning: {CLEAR_TEMPLATES_WARNING}", file=sys.stderr)
         return await work(container)
     finally:
@@ -51,7 +59,7 @@ async def _with_database(settings: Settings, work: Any) -> Any:
 NOT_ACCEPTED = 2
 
 
-def _run(work: Any) -> int:
+def _run(work: Work) -> int:
     from voiceauth_core import VoiceAuthError  # noqa: PLC0415
 
     try:
@@ -66,7 +74,7 @@ def _enroll(args: argparse.Namespace) -> int:
     from voiceauth_adapters.audio import FileAudioSource  # noqa: PLC0415
     from voiceauth_core import PhoneNumber, UserId  # noqa: PLC0415
 
-    async def work(container: Any) -> None:
+    async def work(container: Container) -> int | None:
         result = await container.use_cases.enroll().execute(
             user_id=UserId.parse(args.user_id),
             phone=PhoneNumber.parse(args.phone) if args.phone else None,
@@ -80,6 +88,7 @@ def _enroll(args: argparse.Namespace) -> int:
             + (" (strong enough)" if result.strong_enough else " (add more speech)")
             + ("" if enrollment.phone_band_sum is not None else "; no phone-band voiceprint")
         )
+        return None
 
     return _run(work)
 
@@ -88,7 +97,7 @@ def _verify(args: argparse.Namespace) -> int:
     from voiceauth_adapters.audio import FileAudioSource  # noqa: PLC0415
     from voiceauth_core import Decision, UserId  # noqa: PLC0415
 
-    async def work(container: Any) -> int:
+    async def work(container: Container) -> int | None:
         result = await container.use_cases.verify().execute(
             user_id=UserId.parse(args.user_id),
             source=FileAudioSource(args.file, container.adapters.decoder()),

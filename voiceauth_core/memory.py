@@ -1,19 +1,36 @@
-"""In-memory enrolment store and attempt log, sharing one store so erasure cascades."""
+"""In-memory adapters: an enrolment store and attempt log, an audio source and a clock.
+
+Real, small implementations of the ``UserRepository``, ``AttemptLog``, ``AudioSource`` and
+``Clock`` ports, in pure Python. Library users may run ``Enroll`` and ``Verify`` on them without a
+database (the eval tool does, over a corpus); tests use them through ``voiceauth_core.testing``,
+which re-exports them under the same names. Nothing here persists beyond the process.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from voiceauth_core.attempt import Attempt
+from voiceauth_core.audio import Audio
 from voiceauth_core.enrollment import Enrollment, EnrollmentSample, apply_sample
-from voiceauth_core.errors import PhoneNumberInUseError, UserNotFoundError
+from voiceauth_core.errors import PhoneNumberInUseError, UserNotFoundError, VoiceAuthError
 from voiceauth_core.identity import PhoneNumber, UserId
 from voiceauth_core.paging import AttemptCursor, Page, UserCursor
 
-__all__ = ["InMemoryAttemptLog", "InMemoryStore", "InMemoryUserRepository"]
+__all__ = [
+    "InMemoryAttemptLog",
+    "InMemoryAudioSource",
+    "InMemoryStore",
+    "InMemoryUserRepository",
+    "ManualClock",
+]
+
+
+# The enrolment store and the attempt log, sharing one store so that erasure cascades.
 
 
 @dataclass(slots=True)
@@ -131,3 +148,94 @@ class InMemoryAttemptLog:
         """All attempts, newest first, optionally since a time."""
         chosen = [a for a in self.store.attempts if since is None or a.created_at >= since]
         return _attempt_page(chosen, limit, cursor)
+
+
+# An audio source over audio already in memory.
+
+
+class InMemoryAudioSource:
+    """Serves one recording whole or in chunks (the failure knobs are for tests).
+
+    Args:
+        audio: The recording (at 16 kHz).
+        channel: The channel name it reports.
+        live: Whether it behaves as a live capture.
+        chunk_s: Chunk length for :meth:`stream` (20 ms, like a call's frames).
+        error: Raised by :meth:`fetch`, or by :meth:`stream` after ``error_after_s`` of audio.
+        error_after_s: Audio served before ``error`` is raised from the stream.
+    """
+
+    def __init__(
+        self,
+        audio: Audio,
+        *,
+        channel: str = "upload",
+        live: bool = False,
+        chunk_s: float = 0.02,
+        error: VoiceAuthError | None = None,
+        error_after_s: float = 0.0,
+    ) -> None:
+        self._audio = audio
+        self._channel = channel
+        self._live = live
+        self._chunk_s = chunk_s
+        self._error = error
+        self._error_after_s = error_after_s
+        self.served_s = 0.0
+        self.closed = False
+
+    @property
+    def channel(self) -> str:
+        """The configured channel name."""
+        return self._channel
+
+    @property
+    def live(self) -> bool:
+        """Whether this source behaves as a live capture."""
+        return self._live
+
+    async def fetch(self) -> Audio:
+        """The whole recording, or the configured error."""
+        if self._error is not None:
+            raise self._error
+        self.served_s = self._audio.duration
+        return self._audio
+
+    async def stream(self) -> AsyncGenerator[Audio, None]:
+        """Chunks of ``chunk_s``; the configured error after ``error_after_s``."""
+        try:
+            start = 0.0
+            while start < self._audio.duration:
+                if self._error is not None and start >= self._error_after_s:
+                    raise self._error
+                chunk = self._audio.slice(start, start + self._chunk_s)
+                self.served_s += chunk.duration
+                start += self._chunk_s
+                yield chunk
+            if self._error is not None:
+                raise self._error
+        finally:
+            self.closed = True
+
+
+# A clock that moves only when told to.
+
+
+class ManualClock:
+    """Starts at a fixed time; :meth:`advance` moves it; every ``now()`` ticks one microsecond.
+
+    The tick keeps successive events strictly ordered, as on a real clock; a run on it stamps
+    the same times each time (the eval tool's reports, tests).
+    """
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = start or datetime(2026, 1, 1, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        """The current fake time."""
+        self._now += timedelta(microseconds=1)
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward."""
+        self._now += timedelta(seconds=seconds)
