@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from voiceauth_core.audio import Audio
+from voiceauth_core.enrollment import Enrollment
 from voiceauth_core.errors import AudioProcessingError, InvalidInputError
 
 __all__ = ["QualityGate"]
@@ -78,3 +79,7 @@ class QualityGate:
                 f"at least {self.min_enroll_speech_s:g} s",
                 reason="not_enough_speech",
             )
+
+    def strong_enough(self, enrollment: Enrollment) -> bool:
+        """Whether an enrolment's net speech, over all its samples, makes it strong enough."""
+        return enrollment.speech_seconds >= self.strong_enroll_speech_s

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from voiceauth_core import Attempt, Decision, Enrollment, EnrollmentResult, VerificationResult
+from voiceauth_core import (
+    Attempt,
+    Decision,
+    Enrollment,
+    EnrollmentResult,
+    QualityGate,
+    VerificationResult,
+)
 from voiceauth_web.schemas import AttemptOut, EnrollmentOut, UserOut, VerifyResponse
 
 __all__ = ["MESSAGES", "attempt_out", "enrollment_out", "user_out", "verify_out"]
@@ -32,14 +39,14 @@ def enrollment_out(result: EnrollmentResult) -> EnrollmentOut:
     )
 
 
-def user_out(enrollment: Enrollment, *, strong_speech_s: float) -> UserOut:
-    """A user without the voiceprint, phone masked."""
+def user_out(enrollment: Enrollment, *, gate: QualityGate) -> UserOut:
+    """A user without the voiceprint, phone masked; ``gate`` judges whether it is strong enough."""
     return UserOut(
         userId=str(enrollment.user_id),
         phone=enrollment.phone.masked() if enrollment.phone else None,
         sampleCount=enrollment.sample_count,
         speechSeconds=round(enrollment.speech_seconds, 3),
-        strongEnough=enrollment.speech_seconds >= strong_speech_s,
+        strongEnough=gate.strong_enough(enrollment),
         modelId=enrollment.model_id,
         enrolledAt=enrollment.enrolled_at,
         updatedAt=enrollment.updated_at,

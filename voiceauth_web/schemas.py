@@ -1,10 +1,12 @@
-"""What crosses the wire: msgspec Structs in the original service's camelCase shapes."""
+"""What crosses the wire: msgspec Structs in the original service's camelCase shapes.
+
+VAPI's own shapes are in :mod:`voiceauth_web.vapi_messages`.
+"""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 import msgspec
 
@@ -15,8 +17,6 @@ __all__ = [
     "EnrollmentOut",
     "ErrorOut",
     "HistoryOut",
-    "ToolCallResult",
-    "ToolCallsResponse",
     "UserOut",
     "UserPage",
     "VerifyPasswordRequest",
@@ -129,30 +129,3 @@ class ErrorOut(msgspec.Struct):
     message: str
     correlation_id: str
     timestamp: str
-
-
-class ToolCallResult(msgspec.Struct, omit_defaults=True):
-    """One answer to a VAPI tool call: ``result`` (spoken or acted on) or ``error``."""
-
-    toolCallId: str  # noqa: N815
-    result: str | None = None
-    error: str | None = None
-
-
-class ToolCallsResponse(msgspec.Struct):
-    """The answer VAPI expects to a ``tool-calls`` server message."""
-
-    results: list[ToolCallResult]
-
-
-def loads_tool_arguments(arguments: Any) -> dict[str, Any]:
-    """VAPI sends a tool call's arguments as an object or as a JSON string."""
-    if isinstance(arguments, dict):
-        return arguments
-    if isinstance(arguments, str) and arguments.strip():
-        try:
-            decoded = msgspec.json.decode(arguments)
-        except msgspec.DecodeError:
-            return {}
-        return decoded if isinstance(decoded, dict) else {}
-    return {}

@@ -28,16 +28,14 @@ from litestar.testing import AsyncTestClient
 from tests.unit.web.app_harness import fake_container
 from voiceauth_adapters.http.testing import AudioFileServer, Route
 from voiceauth_adapters.vapi.testing import Failure, ListenCall, VapiListenServer, refused_url
-from voiceauth_core.testing import synthetic_voice
+from voiceauth_core.testing import ALICE
 from voiceauth_web.app import create_app
 
 pytestmark = pytest.mark.integration
 
-VOICE = {"f0": 120.0, "formants": (700.0, 1200.0, 2600.0)}
-
 
 def voice(seconds: float = 5.0, rate: int = 16000) -> np.ndarray:
-    return synthetic_voice(seconds=seconds, sample_rate=rate, seed=3, **VOICE).samples  # type: ignore[arg-type]
+    return ALICE.voice(seconds=seconds, sample_rate=rate, seed=3).samples
 
 
 def wav(samples: np.ndarray, rate: int, *, channels: int = 1, width: int = 2) -> bytes:
@@ -172,8 +170,8 @@ def verify_call(make_url: Callable[[World], str], *, strict: bool = False) -> Re
 
 def listen(**call: Any) -> Callable[[World], str]:
     return lambda w: w.calls.add(
-        ListenCall(caller=synthetic_voice(seconds=4.0, seed=4, **VOICE), speed=None, **call)
-    )  # type: ignore[arg-type]
+        ListenCall(caller=ALICE.voice(seconds=4.0, seed=4), speed=None, **call)
+    )
 
 
 U = str(uuid.uuid4())

@@ -11,13 +11,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.integration.running_app import free_port, served_app
-from voiceauth_core.testing import synthetic_voice, wav_bytes
+from voiceauth_core.testing import ALICE, wav_bytes
 from voiceauth_web.dashboard.client import ApiClient, ApiError
 
 pytestmark = pytest.mark.integration
 
 APP = Path(__file__).resolve().parents[2] / "voiceauth_web" / "dashboard" / "app.py"
-ALICE = {"f0": 120.0, "formants": (700.0, 1200.0, 2600.0)}
 
 
 @pytest.fixture
@@ -38,7 +37,7 @@ def _dashboard(base: str, monkeypatch: pytest.MonkeyPatch, page: str, key: str =
 
 def _enrol_and_verify(base: str) -> str:
     user = str(uuid.uuid4())
-    audio = wav_bytes(synthetic_voice(seconds=5.0, seed=1, **ALICE))  # type: ignore[arg-type]
+    audio = wav_bytes(ALICE.voice(seconds=5.0, seed=1))
     files = {"file": ("a.wav", audio, "audio/wav")}
     httpx.post(
         f"{base}/api/v1/users/{user}/enrollments",

@@ -33,6 +33,8 @@ from voiceauth_core import (
 )
 from voiceauth_core.ports import EmbeddingModel
 from voiceauth_core.testing import (
+    ALICE,
+    BOB,
     EnergySpeechDetector,
     InMemoryAttemptLog,
     InMemoryAudioSource,
@@ -40,17 +42,14 @@ from voiceauth_core.testing import (
     InMemoryUserRepository,
     ManualClock,
     SpectralEmbeddingModel,
-    synthetic_voice,
+    SyntheticSpeaker,
 )
 
 pytestmark = pytest.mark.integration
 
-ALICE = {"f0": 120.0, "formants": (700.0, 1200.0, 2600.0)}
-BOB = {"f0": 210.0, "formants": (400.0, 2000.0, 2900.0)}
 
-
-def voice(who: dict[str, object], seconds: float = 2.0, seed: int = 1) -> Audio:
-    return synthetic_voice(seconds=seconds, seed=seed, **who)  # type: ignore[arg-type]
+def voice(who: SyntheticSpeaker, seconds: float = 2.0, seed: int = 1) -> Audio:
+    return who.voice(seconds=seconds, seed=seed)
 
 
 def correlation(heard: Audio, sent: Audio) -> float:

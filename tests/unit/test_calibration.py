@@ -34,6 +34,8 @@ from voiceauth_core.calibration import (
 )
 from voiceauth_core.errors import InvalidInputError, ModelMismatchError
 from voiceauth_core.testing import (
+    ALICE,
+    BOB,
     EnergySpeechDetector,
     InMemoryAttemptLog,
     InMemoryAudioSource,
@@ -399,17 +401,15 @@ async def test_verify_decides_with_the_calibrated_policy_over_the_fakes() -> Non
         gate=gate,
         plan=CapturePlan(max_audio_s=20.0, check_every_s=1.0, target_speech_s=6.0),
     )
-    alice = {"f0": 120.0, "formants": (700.0, 1200.0, 2600.0)}
-    bob = {"f0": 210.0, "formants": (400.0, 2000.0, 2900.0)}
     user = UserId.new()
     await enroll.execute(
-        user_id=user, phone=None, source=InMemoryAudioSource(synthetic_voice(seconds=6.0, **alice))
+        user_id=user, phone=None, source=InMemoryAudioSource(ALICE.voice(seconds=6.0))
     )
     own = await verify.execute(
-        source=InMemoryAudioSource(synthetic_voice(seconds=10.0, seed=3, **alice)), user_id=user
+        source=InMemoryAudioSource(ALICE.voice(seconds=10.0, seed=3)), user_id=user
     )
     stranger = await verify.execute(
-        source=InMemoryAudioSource(synthetic_voice(seconds=10.0, seed=4, **bob)), user_id=user
+        source=InMemoryAudioSource(BOB.voice(seconds=10.0, seed=4)), user_id=user
     )
     assert own.decision is Decision.ACCEPT
     assert stranger.decision is Decision.REJECT

@@ -28,6 +28,8 @@ from voiceauth_core import (
     Verify,
 )
 from voiceauth_core.testing import (
+    ALICE,
+    BOB,
     EnergySpeechDetector,
     InMemoryAttemptLog,
     InMemoryAudioSource,
@@ -36,17 +38,14 @@ from voiceauth_core.testing import (
     LowPassLine,
     ManualClock,
     SpectralEmbeddingModel,
-    synthetic_voice,
+    SyntheticSpeaker,
 )
 
 pytestmark = pytest.mark.unit
 
-ALICE = {"f0": 120.0, "formants": (700.0, 1200.0, 2600.0)}
-BOB = {"f0": 210.0, "formants": (400.0, 2000.0, 2900.0)}
 
-
-def voice(who: dict[str, object], seconds: float, seed: int) -> Audio:
-    return synthetic_voice(seconds=seconds, seed=seed, **who)  # type: ignore[arg-type]
+def voice(who: SyntheticSpeaker, seconds: float, seed: int) -> Audio:
+    return who.voice(seconds=seconds, seed=seed)
 
 
 @dataclass

@@ -26,7 +26,7 @@ class EnrollmentResult:
     Args:
         enrollment: The enrolment after the sample was added.
         sample_speech_seconds: Net speech in this sample.
-        strong_enough: Whether the enrolment's net speech reached the configured strength.
+        strong_enough: Whether the enrolment is strong enough (:meth:`QualityGate.strong_enough`).
     """
 
     enrollment: Enrollment
@@ -96,5 +96,5 @@ class Enroll:
         return EnrollmentResult(
             enrollment=enrollment,
             sample_speech_seconds=speech.duration,
-            strong_enough=enrollment.speech_seconds >= self._gate.strong_enroll_speech_s,
+            strong_enough=self._gate.strong_enough(enrollment),
         )

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 
+from voiceauth_adapters.http import AudioSourceFactory
 from voiceauth_core import Enroll, PhoneNumber, UserId
 from voiceauth_web.instrumented import InstrumentedSource
 from voiceauth_web.observability import Metrics
@@ -31,7 +32,7 @@ class EnrollmentForm:
 
 @post("/api/v1/enroll-user", status_code=200, guards=[require_json], tags=["enrolment"])
 async def enroll_from_url(
-    data: EnrollUserRequest, enroll: Enroll, sources: Any, metrics: Metrics
+    data: EnrollUserRequest, enroll: Enroll, sources: AudioSourceFactory, metrics: Metrics
 ) -> EnrollmentOut:
     """Enrol (or add a sample for) a user from an audio file at a URL."""
     phone = PhoneNumber.parse(data.phone) if data.phone else None
@@ -55,7 +56,7 @@ async def enroll_upload(
     user_id: str,
     data: Annotated[EnrollmentForm, Body(media_type=RequestEncodingType.MULTI_PART)],
     enroll: Enroll,
-    sources: Any,
+    sources: AudioSourceFactory,
     metrics: Metrics,
 ) -> EnrollmentOut:
     """Add an uploaded sample to a user's enrolment (``replace`` starts it afresh)."""

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar import MediaType, Response, get
 from litestar.response import Redirect
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from voiceauth_core import StorageUnavailableError
+from voiceauth_core.ports import EmbeddingModel, ScoringPolicy
 from voiceauth_web.observability import Metrics
+from voiceauth_web.routes.injected import SchemaCheck, ServiceDatabase
 from voiceauth_web.settings import DEFAULT_VOICE_THRESHOLD, Settings
 
 __all__ = ["docs", "health", "healthz", "metrics_text"]
@@ -49,8 +49,12 @@ async def healthz() -> dict[str, str]:
 
 @get("/api/v1/health", tags=["health"])
 async def health(
-    database: Any, schema_check: Any, model: Any, policy: Any, settings: Settings
-) -> Response[dict[str, Any]]:
+    database: ServiceDatabase,
+    schema_check: SchemaCheck,
+    model: EmbeddingModel,
+    policy: ScoringPolicy,
+    settings: Settings,
+) -> Response[dict[str, object]]:
     """Readiness: each component's status; 503 when one is down."""
     components: dict[str, dict[str, str]] = {}
     try:
@@ -65,7 +69,7 @@ async def health(
     }
     components["scoring"] = {"status": "ok", "policy": policy.name}
     healthy = all(c["status"] == "ok" for c in components.values())
-    body = {
+    body: dict[str, object] = {
         "status": "ok" if healthy else "degraded",
         "version": VERSION,
         "modelId": model.model_id,

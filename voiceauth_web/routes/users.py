@@ -13,13 +13,13 @@ from voiceauth_core import (
     GetUser,
     InvalidInputError,
     ListUsers,
+    QualityGate,
     RecentAttempts,
     UserId,
 )
 from voiceauth_web.correlation import correlation_id
 from voiceauth_web.presenters import attempt_out, user_out
 from voiceauth_web.schemas import AttemptPage, HistoryOut, UserOut, UserPage
-from voiceauth_web.settings import Settings
 
 __all__ = ["auth_history", "erase_user", "list_users", "read_user", "recent_attempts"]
 
@@ -29,23 +29,20 @@ Limit = Parameter(ge=1, le=500, default=50)
 @get("/api/v1/users", tags=["users"])
 async def list_users(
     list_users: ListUsers,
-    settings: Settings,
+    gate: QualityGate,
     limit: int = Limit,
     cursor: str | None = None,
 ) -> UserPage:
     """Enrolled users in user-id order, a page at a time."""
     page = await list_users.execute(limit=limit, cursor=cursor)
-    strong = settings.strong_enroll_speech
-    return UserPage(
-        users=[user_out(e, strong_speech_s=strong) for e in page.items], nextCursor=page.next_cursor
-    )
+    return UserPage(users=[user_out(e, gate=gate) for e in page.items], nextCursor=page.next_cursor)
 
 
 @get("/api/v1/users/{user_id:str}", tags=["users"])
-async def read_user(user_id: str, get_user: GetUser, settings: Settings) -> UserOut:
+async def read_user(user_id: str, get_user: GetUser, gate: QualityGate) -> UserOut:
     """One user's enrolment (no voiceprint; the phone masked)."""
     enrollment = await get_user.execute(UserId.parse(user_id))
-    return user_out(enrollment, strong_speech_s=settings.strong_enroll_speech)
+    return user_out(enrollment, gate=gate)
 
 
 @delete("/api/v1/users/{user_id:str}", status_code=204, tags=["users"])

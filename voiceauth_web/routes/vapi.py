@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from litestar import post
 
@@ -14,9 +13,14 @@ from voiceauth_web.instrumented import InstrumentedSource
 from voiceauth_web.observability import Metrics
 from voiceauth_web.presenters import MESSAGES
 from voiceauth_web.routes.guards import require_json
+from voiceauth_web.routes.injected import CallListener
 from voiceauth_web.routes.verification import observe
-from voiceauth_web.schemas import ToolCallResult, ToolCallsResponse, loads_tool_arguments
-from voiceauth_web.settings import Settings
+from voiceauth_web.vapi_messages import (
+    ToolCallResult,
+    ToolCallsResponse,
+    VerifyVoiceArguments,
+    decode_tool_calls,
+)
 
 __all__ = ["TOOL_NAME", "tool_calls"]
 
@@ -26,14 +30,14 @@ _ANSWER_WITHIN_S = 18.0
 
 
 async def _verify_voice(
-    arguments: dict[str, Any],
+    arguments: VerifyVoiceArguments,
     listen_url: str | None,
     verify: Verify,
-    listener: Any,
+    listener: CallListener,
     plan: CapturePlan,
     metrics: Metrics,
 ) -> str:
-    user_text, phone_text = arguments.get("userId"), arguments.get("phone")
+    user_text, phone_text = arguments.userId, arguments.phone
     if not listen_url:
         return "Voice check unavailable: live listening is not enabled for this call."
     if not user_text and not phone_text:
@@ -45,8 +49,8 @@ async def _verify_voice(
         async with asyncio.timeout(_ANSWER_WITHIN_S):
             result = await verify.execute(
                 source=source,
-                user_id=UserId.parse(str(user_text)) if user_text else None,
-                phone=PhoneNumber.parse(str(phone_text)) if phone_text and not user_text else None,
+                user_id=UserId.parse(user_text) if user_text else None,
+                phone=PhoneNumber.parse(phone_text) if phone_text and not user_text else None,
                 correlation_id=correlation_id(),
                 plan=plan,
             )
@@ -61,37 +65,27 @@ async def _verify_voice(
 
 @post("/api/v1/vapi/tool-calls", status_code=200, guards=[require_json], tags=["vapi"])
 async def tool_calls(
-    data: dict[str, Any],
+    data: dict[str, object],
     verify: Verify,
-    listener: Any,
+    listener: CallListener,
     tool_plan: CapturePlan,
     metrics: Metrics,
-    settings: Settings,
 ) -> ToolCallsResponse:
     """Answer a VAPI ``tool-calls`` message; the listen URL comes from the call, never the
     arguments, and caller ID is never used as an identity."""
-    del settings
-    message = data.get("message") if isinstance(data.get("message"), dict) else {}
-    assert isinstance(message, dict)
-    calls = message.get("toolCallList") or message.get("toolCalls") or []
-    call = message.get("call") if isinstance(message.get("call"), dict) else {}
-    assert isinstance(call, dict)
-    monitor = call.get("monitor") if isinstance(call.get("monitor"), dict) else {}
-    assert isinstance(monitor, dict)
-    listen_url = monitor.get("listenUrl") if isinstance(monitor.get("listenUrl"), str) else None
+    # Any JSON object is taken, then decoded here: VAPI expects a 200 whatever it sent.
+    message = decode_tool_calls(data)
     results: list[ToolCallResult] = []
-    for item in calls if isinstance(calls, list) else []:
-        if not isinstance(item, dict):
-            continue
-        call_id = str(item.get("id", ""))
-        function = item.get("function") if isinstance(item.get("function"), dict) else {}
-        assert isinstance(function, dict)
-        if function.get("name") != TOOL_NAME:
+    for call in message.calls:
+        function = call.called
+        if function.name != TOOL_NAME:
             results.append(
-                ToolCallResult(toolCallId=call_id, error=f"unknown tool {function.get('name')!r}")
+                ToolCallResult(toolCallId=call.id, error=f"unknown tool {function.name!r}")
             )
             continue
-        arguments = loads_tool_arguments(function.get("arguments"))
-        sentence = await _verify_voice(arguments, listen_url, verify, listener, tool_plan, metrics)
-        results.append(ToolCallResult(toolCallId=call_id, result=sentence))
+        arguments = function.verify_voice_arguments()
+        sentence = await _verify_voice(
+            arguments, message.listen_url, verify, listener, tool_plan, metrics
+        )
+        results.append(ToolCallResult(toolCallId=call.id, result=sentence))
     return ToolCallsResponse(results=results)

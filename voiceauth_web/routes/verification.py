@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 
+from voiceauth_adapters.http import AudioSourceFactory
 from voiceauth_core import PhoneNumber, UserId, VerificationResult, Verify
 from voiceauth_core.ports import AudioSource
 from voiceauth_web.correlation import correlation_id
@@ -17,6 +18,7 @@ from voiceauth_web.instrumented import InstrumentedSource
 from voiceauth_web.observability import Metrics
 from voiceauth_web.presenters import verify_out
 from voiceauth_web.routes.guards import require_json, require_multipart, uploaded_audio_type
+from voiceauth_web.routes.injected import CallListener
 from voiceauth_web.schemas import VerifyPasswordRequest, VerifyResponse
 from voiceauth_web.settings import Settings
 
@@ -40,7 +42,11 @@ def observe(metrics: Metrics, result: VerificationResult, channel: str) -> None:
 
 @post("/api/v1/verify-password", status_code=200, guards=[require_json], tags=["verification"])
 async def verify_listen_url(
-    data: VerifyPasswordRequest, verify: Verify, listener: Any, metrics: Metrics, settings: Settings
+    data: VerifyPasswordRequest,
+    verify: Verify,
+    listener: CallListener,
+    metrics: Metrics,
+    settings: Settings,
 ) -> VerifyResponse:
     """Listen to the live call at ``listenUrl`` and verify the caller against the user."""
     source: AudioSource = InstrumentedSource(listener.source(data.listenUrl))
@@ -64,7 +70,7 @@ async def verify_upload(
     user_id: str,
     data: Annotated[VerificationForm, Body(media_type=RequestEncodingType.MULTI_PART)],
     verify: Verify,
-    sources: Any,
+    sources: AudioSourceFactory,
     metrics: Metrics,
     settings: Settings,
 ) -> VerifyResponse:

@@ -11,17 +11,14 @@ from litestar.testing import AsyncTestClient
 from loguru import logger
 
 from tests.unit.web.app_harness import fake_app
-from voiceauth_core.testing import synthetic_voice, wav_bytes
+from voiceauth_core.testing import ALICE, BOB, SyntheticSpeaker, synthetic_voice, wav_bytes
 from voiceauth_web.correlation import HEADER
 
 pytestmark = pytest.mark.unit
 
-ALICE = {"f0": 120.0, "formants": (700.0, 1200.0, 2600.0)}
-BOB = {"f0": 210.0, "formants": (400.0, 2000.0, 2900.0)}
 
-
-def voice(who: dict[str, object], seconds: float = 5.0, seed: int = 1) -> bytes:
-    return wav_bytes(synthetic_voice(seconds=seconds, seed=seed, **who))  # type: ignore[arg-type]
+def voice(who: SyntheticSpeaker, seconds: float = 5.0, seed: int = 1) -> bytes:
+    return wav_bytes(who.voice(seconds=seconds, seed=seed))
 
 
 def upload(data: bytes, name: str = "a.wav", kind: str = "audio/wav") -> dict[str, object]:

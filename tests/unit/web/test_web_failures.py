@@ -27,6 +27,7 @@ from voiceauth_core.errors import (
     VoiceAuthError,
 )
 from voiceauth_core.testing import (
+    ALICE,
     InMemoryAttemptLog,
     InMemoryAudioSource,
     InMemoryStore,
@@ -45,7 +46,7 @@ SECRET = "asyncpg: password authentication failed for user voiceauth at 10.0.0.7
 
 
 def upload(seed: int = 1) -> dict[str, tuple[str, bytes, str]]:
-    audio = synthetic_voice(seconds=5.0, seed=seed, f0=120.0, formants=(700.0, 1200.0, 2600.0))
+    audio = ALICE.voice(seconds=5.0, seed=seed)
     return {"file": ("a.wav", wav_bytes(audio), "audio/wav")}
 
 
