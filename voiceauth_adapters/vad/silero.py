@@ -56,7 +56,7 @@ def silero_model_path() -> Path:
     """
     spec = importlib.util.find_spec("silero_vad")
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("silero-vad is not installed (pip install 'voiceauth[model]')")
+        raise FileNotFoundError("silero-vad is not installed (pip install 'voiceauth-vapi[model]')")
     path = Path(next(iter(spec.submodule_search_locations))) / "data" / _MODEL_FILE
     if not path.is_file():
         raise FileNotFoundError(f"the silero-vad wheel has no {_MODEL_FILE}")
