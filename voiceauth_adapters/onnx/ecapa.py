@@ -147,7 +147,13 @@ class OnnxEcapa:
 
     @classmethod
     def load(
-        cls, model_dir: Path, *, export_dir: Path, threads: int = 0, int8: bool = False
+        cls,
+        model_dir: Path,
+        *,
+        export_dir: Path,
+        threads: int = 0,
+        int8: bool = False,
+        require_vnni: bool = True,
     ) -> OnnxEcapa:
         """Verify the model files, export the network once, open an onnxruntime session.
 
@@ -156,6 +162,8 @@ class OnnxEcapa:
             export_dir: Where the ONNX export is cached (see :func:`export_dir_for`).
             threads: onnxruntime intra-op threads per call (0: one per core).
             int8: Run the 8-bit model (:mod:`voiceauth_adapters.onnx.quantized`) instead.
+            require_vnni: Refuse ``int8`` on an x86-64 CPU without VNNI, as the service does
+                (False only to measure the network itself on such a CPU).
 
         Raises:
             ModelUnavailableError: A model file is missing or fails its SHA-256 check, or
@@ -168,7 +176,8 @@ class OnnxEcapa:
                 require_int8_cpu,
             )
 
-            require_int8_cpu()
+            if require_vnni:
+                require_int8_cpu()
             make = ensure_int8_export
         path, _ = make(model_dir, export_dir)  # verifies the model files first
         import onnxruntime as ort  # noqa: PLC0415
