@@ -4,7 +4,7 @@ It imports no web framework, database driver or ML library; adapters live in
 ``voiceauth_adapters`` and the HTTP service in ``voiceauth_web``.
 """
 
-from voiceauth_core.attempt import Attempt, Decision
+from voiceauth_core.attempt import Attempt, Decision, SpoofRisk
 from voiceauth_core.audio import CANONICAL_RATE, Audio
 from voiceauth_core.clock import SystemClock
 from voiceauth_core.embedding import Embedding
@@ -26,6 +26,12 @@ from voiceauth_core.identity import PhoneNumber, UserId
 from voiceauth_core.paging import AttemptCursor, Page, UserCursor
 from voiceauth_core.quality import QualityGate
 from voiceauth_core.scoring import CosinePolicy, Score
+from voiceauth_core.spoofing import (
+    MIN_SPOOF_SPEECH_S,
+    SpoofAssessment,
+    SpoofCalibration,
+    SpoofSegment,
+)
 from voiceauth_core.use_cases import (
     AuthHistory,
     CapturePlan,
@@ -41,6 +47,7 @@ from voiceauth_core.use_cases import (
 
 __all__ = [
     "CANONICAL_RATE",
+    "MIN_SPOOF_SPEECH_S",
     "Attempt",
     "AttemptCursor",
     "Audio",
@@ -68,6 +75,10 @@ __all__ = [
     "RecentAttempts",
     "Score",
     "ServiceBusyError",
+    "SpoofAssessment",
+    "SpoofCalibration",
+    "SpoofRisk",
+    "SpoofSegment",
     "StorageUnavailableError",
     "SystemClock",
     "TemplateProtectionError",

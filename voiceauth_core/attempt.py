@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import enum
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from voiceauth_core.errors import InvalidInputError
 from voiceauth_core.identity import UserId
 
-__all__ = ["Attempt", "Decision"]
+__all__ = ["Attempt", "Decision", "SpoofRisk"]
 
 
 class Decision(enum.StrEnum):
     """What a verification concluded.
+
+    ``STEP_UP`` marks a voice that matches the enrolment but whose speech sounds synthetic,
+    converted or replayed: the caller is asked for another factor. It is not a success (only
+    ``ACCEPT`` is), nor a ``REJECT``: the voice did match, and the countermeasure is a risk
+    signal, not proof.
 
     ``ERROR`` marks an attempt that could not be scored (the capture failed, the audio was
     unusable); it is logged so that every attempt leaves a row, and kept apart from ``REJECT``
@@ -22,6 +29,7 @@ class Decision(enum.StrEnum):
 
     ACCEPT = "accept"
     REJECT = "reject"
+    STEP_UP = "step_up"
     NOT_ENOUGH_SPEECH = "not_enough_speech"
     ERROR = "error"
 
@@ -29,6 +37,18 @@ class Decision(enum.StrEnum):
     def success(self) -> bool:
         """True only for an accepted caller."""
         return self is Decision.ACCEPT
+
+
+class SpoofRisk(enum.StrEnum):
+    """How likely an attempt's speech was synthetic, converted or replayed.
+
+    ``LOW`` changes nothing; ``ELEVATED`` is reported only; ``HIGH`` turns a matching voice into
+    ``Decision.STEP_UP``.
+    """
+
+    LOW = "low"
+    ELEVATED = "elevated"
+    HIGH = "high"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -46,6 +66,14 @@ class Attempt:
         correlation_id: The request's correlation id (``X-Call-ID``).
         created_at: When the attempt ended.
         error: The error name when ``decision`` is ``ERROR``.
+        spoof_score: The calibrated probability in [0, 1] that the speech was synthetic,
+            converted or replayed; None when it was not assessed.
+        spoof_risk: What that probability meant for this user; set exactly when
+            ``spoof_score`` is.
+
+    Raises:
+        InvalidInputError: ``spoof_score`` is not a probability, or only one of ``spoof_score``
+            and ``spoof_risk`` is set.
     """
 
     id: uuid.UUID
@@ -58,6 +86,16 @@ class Attempt:
     correlation_id: str
     created_at: datetime
     error: str | None = None
+    spoof_score: float | None = None
+    spoof_risk: SpoofRisk | None = None
+
+    def __post_init__(self) -> None:
+        if (self.spoof_score is None) != (self.spoof_risk is None):
+            raise InvalidInputError("an attempt's spoof score and spoof risk go together")
+        if self.spoof_score is not None and not (
+            math.isfinite(self.spoof_score) and 0.0 <= self.spoof_score <= 1.0
+        ):
+            raise InvalidInputError("a spoof score is a probability in [0, 1]")
 
     @property
     def success(self) -> bool:

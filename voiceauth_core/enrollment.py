@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -16,18 +17,26 @@ __all__ = ["Enrollment", "EnrollmentSample", "apply_sample"]
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EnrollmentSample:
-    """One enrolment recording reduced to what is kept of it: its embeddings and net speech.
+    """One enrolment recording reduced to what is kept of it: its embeddings, net speech and
+    synthetic-speech score.
 
     Args:
         embedding: The embedding of the sample's speech as recorded.
         speech_seconds: Net speech in the sample.
         phone_band: The embedding of the same speech heard through a simulated telephone line
             (see :class:`voiceauth_core.ports.TelephoneChannel`), or None when not made.
+        spoof_raw: The anti-spoofing countermeasure's combined raw score of the sample (its
+            own scale; higher means more synthetic), or None when not assessed.
+
+    Raises:
+        ModelMismatchError: ``phone_band`` comes from another model than ``embedding``.
+        InvalidInputError: ``spoof_raw`` is not a finite number.
     """
 
     embedding: Embedding
     speech_seconds: float
     phone_band: Embedding | None = None
+    spoof_raw: float | None = None
 
     def __post_init__(self) -> None:
         if self.phone_band is not None:
@@ -36,6 +45,8 @@ class EnrollmentSample:
                 model_id=self.embedding.model_id,
                 dimension=self.embedding.vector.size,
             )
+        if self.spoof_raw is not None and not math.isfinite(self.spoof_raw):
+            raise InvalidInputError("a sample's spoof score must be a finite number")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -54,6 +65,10 @@ class Enrollment:
     without it (an enrolment made before it existed) leaves the enrolment without it until the
     enrolment is replaced.
 
+    ``spoof_raw_sum`` adds up the samples' raw anti-spoofing scores in the same way (present
+    only while every sample brought one); its mean, :attr:`spoof_baseline`, is how synthetic this
+    person's own live speech sounds to the countermeasure, against which a probe is judged.
+
     Args:
         user_id: Whose voiceprint this is.
         phone: The user's phone number, if known (a hint for look-up, never an identity).
@@ -64,6 +79,11 @@ class Enrollment:
         enrolled_at: When the first sample was added.
         updated_at: When the last sample was added.
         phone_band_sum: Sum of the samples' unit phone-band embeddings, or None.
+        spoof_raw_sum: Sum of the samples' raw anti-spoofing scores, or None.
+
+    Raises:
+        InvalidInputError: No sample, a phone-band sum of another dimension, or a spoof sum
+            that is not a finite number.
     """
 
     user_id: UserId
@@ -75,6 +95,7 @@ class Enrollment:
     enrolled_at: datetime
     updated_at: datetime
     phone_band_sum: Vector | None = None
+    spoof_raw_sum: float | None = None
 
     def __post_init__(self) -> None:
         if self.sample_count < 1:
@@ -88,6 +109,8 @@ class Enrollment:
                 raise InvalidInputError("the phone-band sum must have the embedding's dimension")
             twin.setflags(write=False)
             object.__setattr__(self, "phone_band_sum", twin)
+        if self.spoof_raw_sum is not None and not math.isfinite(self.spoof_raw_sum):
+            raise InvalidInputError("the spoof score sum must be a finite number")
 
     @classmethod
     def start(
@@ -104,6 +127,7 @@ class Enrollment:
             enrolled_at=now,
             updated_at=now,
             phone_band_sum=None if sample.phone_band is None else sample.phone_band.vector,
+            spoof_raw_sum=sample.spoof_raw,
         )
 
     @property
@@ -117,6 +141,13 @@ class Enrollment:
         if self.phone_band_sum is None:
             return None
         return Embedding.from_vector(self.phone_band_sum, self.model_id)
+
+    @property
+    def spoof_baseline(self) -> float | None:
+        """The samples' mean raw anti-spoofing score, or None where not every sample had one."""
+        if self.spoof_raw_sum is None:
+            return None
+        return self.spoof_raw_sum / self.sample_count
 
     def add(
         self, sample: EnrollmentSample, *, now: datetime, phone: PhoneNumber | None = None
@@ -143,6 +174,11 @@ class Enrollment:
                 if self.phone_band_sum is None or sample.phone_band is None
                 else self.phone_band_sum + sample.phone_band.vector
             ),
+            spoof_raw_sum=(
+                None
+                if self.spoof_raw_sum is None or sample.spoof_raw is None
+                else self.spoof_raw_sum + sample.spoof_raw
+            ),
         )
 
 
@@ -158,8 +194,10 @@ def apply_sample(
     """The enrolment after a sample: added to ``current``, or a fresh start.
 
     A fresh start happens when there is no enrolment yet or ``replace`` is set; the phone number
-    is kept when the sample brings none. Every repository applies this one rule inside its own
-    transaction.
+    is kept when the sample brings none. The sums that not every sample may bring
+    (``phone_band_sum``, ``spoof_raw_sum``) exist only while every sample since the start brought
+    theirs: a sample without one drops it until the next fresh start. Every repository applies
+    this one rule inside its own transaction.
 
     Raises:
         ModelMismatchError: The sample's model differs from the enrolment's and not ``replace``.

@@ -17,6 +17,7 @@ from voiceauth_core.enrollment import Enrollment, EnrollmentSample
 from voiceauth_core.identity import PhoneNumber, UserId
 from voiceauth_core.paging import Page
 from voiceauth_core.scoring import Score
+from voiceauth_core.spoofing import SpoofAssessment
 
 __all__ = [
     "AttemptLog",
@@ -26,6 +27,7 @@ __all__ = [
     "EmbeddingModel",
     "ScoringPolicy",
     "SpeechDetector",
+    "SpoofDetector",
     "TelephoneChannel",
     "UserRepository",
 ]
@@ -64,6 +66,31 @@ class SpeechDetector(Protocol):
 
     async def speech(self, audio: Audio) -> Audio:
         """The speech parts of ``audio`` joined end to end; its duration is the net speech."""
+        ...
+
+
+@runtime_checkable
+class SpoofDetector(Protocol):
+    """Tells how likely speech is synthetic, voice-converted or replayed (a countermeasure).
+
+    It hears speech as the ``SpeechDetector`` leaves it (voice only, at ``CANONICAL_RATE``,
+    narrow-band calls included), scores it in windows, and calibrates the mean score into a
+    probability with a calibration fitted for that detector.
+    """
+
+    @property
+    def detector_id(self) -> str:
+        """Identifies the detector and its weights; every assessment it makes carries it."""
+        ...
+
+    async def assess(self, speech: Audio) -> SpoofAssessment:
+        """Score ``speech`` window by window, off the event loop; the windows cover it all.
+
+        Raises:
+            AudioProcessingError: The audio is not at ``CANONICAL_RATE`` (reason ``bad_rate``)
+                or holds less than ``MIN_SPOOF_SPEECH_S`` of speech, empty included (reason
+                ``too_short``).
+        """
         ...
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
 
 import numpy as np
@@ -22,6 +23,7 @@ from voiceauth_core import (
     Score,
     UserId,
 )
+from voiceauth_core.enrollment import apply_sample
 
 pytestmark = pytest.mark.unit
 
@@ -85,6 +87,63 @@ def test_centroid_does_not_depend_on_sample_order(vectors_: list[np.ndarray], rn
     first, second = enrol(samples), enrol(shuffled)
     assert first.sample_count == second.sample_count == len(samples)
     assert first.centroid.cosine(second.centroid) == pytest.approx(1.0, abs=1e-9)
+
+
+#: A sample's raw spoof score, or None (not assessed); dyadic values keep the sums exact.
+raw_scores = st.one_of(st.none(), st.integers(-4096, 4096).map(lambda n: n / 64))
+
+
+@given(
+    st.lists(st.tuples(raw_scores, st.booleans()), min_size=1, max_size=12),
+)
+def test_the_spoof_sum_is_the_samples_sum_while_every_sample_since_the_start_had_one(
+    steps: list[tuple[float | None, bool]],
+) -> None:
+    """Through any run of samples (some replacing the enrolment), ``spoof_raw_sum`` is the sum
+    of the raw scores since the last fresh start if every one of them had one, else None; the
+    baseline is its mean over the samples."""
+    user = UserId.parse("00000000-0000-4000-8000-000000000002")
+    current: Enrollment | None = None
+    since_start: list[float | None] = []
+    for index, (raw, replace) in enumerate(steps):
+        sample = EnrollmentSample(
+            embedding=embedding(np.array([1.0, float(index)])), speech_seconds=1.0, spoof_raw=raw
+        )
+        if current is None or replace:
+            since_start = []
+        since_start.append(raw)
+        current = apply_sample(
+            current, user_id=user, phone=None, sample=sample, now=T0, replace=replace
+        )
+        assert current.sample_count == len(since_start)
+        if any(value is None for value in since_start):
+            assert current.spoof_raw_sum is None
+            assert current.spoof_baseline is None
+        else:
+            total = sum(value for value in since_start if value is not None)
+            assert current.spoof_raw_sum == total
+            assert current.spoof_baseline == pytest.approx(total / len(since_start))
+
+
+@given(st.lists(raw_scores, min_size=1, max_size=8), st.randoms())
+def test_the_spoof_sum_does_not_depend_on_sample_order(
+    raws: list[float | None], rnd: random.Random
+) -> None:
+    samples = [
+        EnrollmentSample(embedding=embedding(np.array([1.0, 0.0])), speech_seconds=1.0, spoof_raw=r)
+        for r in raws
+    ]
+    shuffled = samples[:]
+    rnd.shuffle(shuffled)
+
+    def enrol(order: list[EnrollmentSample]) -> Enrollment:
+        user = UserId.parse("00000000-0000-4000-8000-000000000003")
+        enrollment = Enrollment.start(user_id=user, phone=None, sample=order[0], now=T0)
+        for item in order[1:]:
+            enrollment = enrollment.add(item, now=T0)
+        return enrollment
+
+    assert enrol(samples).spoof_raw_sum == enrol(shuffled).spoof_raw_sum
 
 
 @given(st.text())

@@ -21,9 +21,11 @@ from voiceauth_core import (
     ModelMismatchError,
     PhoneNumber,
     QualityGate,
+    SpoofRisk,
     UserCursor,
     UserId,
 )
+from voiceauth_core.enrollment import apply_sample
 from voiceauth_core.testing import synthetic_voice
 
 pytestmark = pytest.mark.unit
@@ -179,6 +181,63 @@ def test_a_phone_band_embedding_must_come_from_the_samples_model() -> None:
         )
 
 
+def test_the_spoof_baseline_exists_only_while_every_sample_brings_a_score() -> None:
+    def sample(vector: list[float], raw: float | None) -> EnrollmentSample:
+        return EnrollmentSample(
+            embedding=Embedding.from_vector(vector, "m"), speech_seconds=3, spoof_raw=raw
+        )
+
+    user = UserId.new()
+    start = Enrollment.start(user_id=user, phone=None, sample=sample([1.0, 0.0], -2.0), now=T0)
+    assert start.spoof_raw_sum == -2.0
+    assert start.spoof_baseline == -2.0
+    grown = start.add(sample([0.0, 1.0], 5.0), now=T0)
+    assert grown.spoof_raw_sum == 3.0
+    assert grown.spoof_baseline == 1.5
+    assert grown.centroid.vector == pytest.approx([2**-0.5, 2**-0.5])  # unchanged by the score
+    # A sample without one (assessed by no countermeasure) leaves the enrolment without one ...
+    without = grown.add(sample([1.0, 0.0], None), now=T0)
+    assert without.spoof_raw_sum is None
+    assert without.spoof_baseline is None
+    # ... and so does every later sample, until the enrolment is started afresh.
+    assert without.add(sample([1.0, 0.0], 1.0), now=T0).spoof_raw_sum is None
+    again = apply_sample(
+        without, user_id=user, phone=None, sample=sample([0.0, 1.0], 0.5), now=T0, replace=True
+    )
+    assert again.sample_count == 1
+    assert again.spoof_raw_sum == 0.5
+    kept = apply_sample(
+        again, user_id=user, phone=None, sample=sample([1.0, 0.0], 1.5), now=T0, replace=False
+    )
+    assert kept.spoof_raw_sum == 2.0
+    assert kept.spoof_baseline == 1.0
+
+
+@pytest.mark.parametrize("raw", [float("nan"), float("inf"), float("-inf")])
+def test_a_spoof_score_that_is_not_a_number_is_refused(raw: float) -> None:
+    embedding = Embedding.from_vector([1.0, 0.0], "m")
+    with pytest.raises(InvalidInputError):
+        EnrollmentSample(embedding=embedding, speech_seconds=3, spoof_raw=raw)
+    start = Enrollment.start(
+        user_id=UserId.new(),
+        phone=None,
+        sample=EnrollmentSample(embedding=embedding, speech_seconds=3),
+        now=T0,
+    )
+    with pytest.raises(InvalidInputError):
+        Enrollment(
+            user_id=start.user_id,
+            phone=None,
+            embedding_sum=start.embedding_sum,
+            sample_count=1,
+            speech_seconds=3,
+            model_id="m",
+            enrolled_at=T0,
+            updated_at=T0,
+            spoof_raw_sum=raw,
+        )
+
+
 def test_a_sum_passing_through_zero_still_takes_the_next_sample() -> None:
     def sample(vector: list[float], model: str = "m") -> EnrollmentSample:
         return EnrollmentSample(embedding=Embedding.from_vector(vector, model), speech_seconds=3)
@@ -216,6 +275,51 @@ def test_attempt_success_follows_the_decision() -> None:
             created_at=T0,
         )
         assert attempt.success is (decision is Decision.ACCEPT)
+    assert Decision("step_up") is Decision.STEP_UP
+    assert not Decision.STEP_UP.success
+
+
+def _attempt(**spoof: object) -> Attempt:
+    return Attempt(
+        id=uuid.uuid4(),
+        user_id=UserId.new(),
+        decision=Decision.STEP_UP,
+        score=0.9,
+        raw_score=0.7,
+        speech_seconds=3.0,
+        channel="vapi",
+        correlation_id="",
+        created_at=T0,
+        **spoof,  # type: ignore[arg-type]
+    )
+
+
+def test_an_attempt_carries_its_spoof_assessment_or_none() -> None:
+    assessed = _attempt(spoof_score=0.97, spoof_risk=SpoofRisk.HIGH)
+    assert assessed.spoof_score == 0.97
+    assert assessed.spoof_risk is SpoofRisk.HIGH
+    assert not assessed.success
+    plain = _attempt()
+    assert plain.spoof_score is None
+    assert plain.spoof_risk is None
+    for edge in (0.0, 1.0):
+        assert _attempt(spoof_score=edge, spoof_risk=SpoofRisk.LOW).spoof_score == edge
+    assert [risk.value for risk in SpoofRisk] == ["low", "elevated", "high"]
+
+
+@pytest.mark.parametrize(
+    "spoof",
+    [
+        {"spoof_score": 0.5},
+        {"spoof_risk": SpoofRisk.LOW},
+        {"spoof_score": -0.01, "spoof_risk": SpoofRisk.LOW},
+        {"spoof_score": 1.01, "spoof_risk": SpoofRisk.HIGH},
+        {"spoof_score": float("nan"), "spoof_risk": SpoofRisk.HIGH},
+    ],
+)
+def test_a_spoof_assessment_is_a_probability_with_its_risk(spoof: dict[str, object]) -> None:
+    with pytest.raises(InvalidInputError):
+        _attempt(**spoof)
 
 
 @pytest.mark.parametrize(

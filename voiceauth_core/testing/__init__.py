@@ -18,6 +18,7 @@ from voiceauth_core.testing.model import SpectralEmbeddingModel
 from voiceauth_core.testing.signals import synthetic_voice, wav_bytes
 from voiceauth_core.testing.speakers import ALICE, BOB, SyntheticSpeaker
 from voiceauth_core.testing.speech import EnergySpeechDetector
+from voiceauth_core.testing.spoofing import SpectralFluxSpoofDetector
 from voiceauth_core.testing.telephone import LowPassLine
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "LowPassLine",
     "ManualClock",
     "SpectralEmbeddingModel",
+    "SpectralFluxSpoofDetector",
     "SyntheticSpeaker",
     "WaveDecoder",
     "synthetic_voice",

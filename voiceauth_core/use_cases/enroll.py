@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from voiceauth_core.audio import Audio
 from voiceauth_core.enrollment import Enrollment, EnrollmentSample
+from voiceauth_core.errors import AudioProcessingError
 from voiceauth_core.identity import PhoneNumber, UserId
 from voiceauth_core.ports import (
     AudioSource,
     Clock,
     EmbeddingModel,
     SpeechDetector,
+    SpoofDetector,
     TelephoneChannel,
     UserRepository,
 )
 from voiceauth_core.quality import QualityGate
+from voiceauth_core.spoof_gate import SpoofGate
 
 __all__ = ["Enroll", "EnrollmentResult"]
 
@@ -39,6 +43,11 @@ class Enroll:
 
     With a ``telephone`` channel, each sample's speech is embedded twice: as recorded, and as
     heard through that channel (the phone-band voiceprint a phone caller is compared with).
+
+    With a ``spoof`` detector, a sample that sounds clearly synthetic is refused, and each
+    sample's own countermeasure score (through the telephone channel when there is one, where
+    later calls are heard) is kept as the enrolment's spoof baseline: some real voices score
+    "synthetic" on every call, and verification compares them with themselves.
     """
 
     def __init__(
@@ -50,8 +59,12 @@ class Enroll:
         clock: Clock,
         gate: QualityGate,
         telephone: TelephoneChannel | None = None,
+        spoof: SpoofDetector | None = None,
+        spoof_gate: SpoofGate | None = None,
     ) -> None:
         self._telephone = telephone
+        self._spoof = spoof
+        self._spoof_gate = spoof_gate or SpoofGate()
         self._model = model
         self._detector = detector
         self._users = users
@@ -72,7 +85,8 @@ class Enroll:
 
         Raises:
             AudioDownloadError: The sample could not be fetched.
-            AudioProcessingError: The sample is unusable or has too little speech.
+            AudioProcessingError: The sample is unusable, has too little speech, or sounds
+                clearly synthetic (reason ``synthetic``).
             ModelMismatchError: The enrolment was made by another model (enrol with ``replace``).
             PhoneNumberInUseError: The phone number belongs to another user.
             StorageUnavailableError: The store is unreachable.
@@ -81,14 +95,15 @@ class Enroll:
         self._gate.check_recording(audio)
         speech = await self._detector.speech(audio)
         self._gate.check_enrollment_speech(speech.duration)
+        line = None if self._telephone is None else await self._telephone.transmit(speech)
+        spoof_raw = await self._spoof_baseline(speech, line)
         embedding = await self._model.embed(speech)
-        phone_band = (
-            None
-            if self._telephone is None
-            else await self._model.embed(await self._telephone.transmit(speech))
-        )
+        phone_band = None if line is None else await self._model.embed(line)
         sample = EnrollmentSample(
-            embedding=embedding, speech_seconds=speech.duration, phone_band=phone_band
+            embedding=embedding,
+            speech_seconds=speech.duration,
+            phone_band=phone_band,
+            spoof_raw=spoof_raw,
         )
         enrollment = await self._users.save_sample(
             user_id, phone, sample, now=self._clock.now(), replace=replace
@@ -98,3 +113,18 @@ class Enroll:
             sample_speech_seconds=speech.duration,
             strong_enough=self._gate.strong_enough(enrollment),
         )
+
+    async def _spoof_baseline(self, speech: Audio, line: Audio | None) -> float | None:
+        """Refuse clearly synthetic speech; the sample's raw score where calls will be heard."""
+        if self._spoof is None:
+            return None
+        recorded = await self._spoof.assess(speech)
+        if self._spoof_gate.refuses_enrollment(recorded.probability):
+            raise AudioProcessingError(
+                "the sample sounds synthetic (generated or replayed), not a live voice: enrol "
+                "with a recording of the person speaking",
+                reason="synthetic",
+            )
+        if line is None:
+            return recorded.combined
+        return (await self._spoof.assess(line)).combined

@@ -8,7 +8,7 @@ from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import dataclass
 
-from voiceauth_core.attempt import Attempt, Decision
+from voiceauth_core.attempt import Attempt, Decision, SpoofRisk
 from voiceauth_core.audio import Audio
 from voiceauth_core.enrollment import Enrollment
 from voiceauth_core.errors import (
@@ -25,10 +25,13 @@ from voiceauth_core.ports import (
     EmbeddingModel,
     ScoringPolicy,
     SpeechDetector,
+    SpoofDetector,
     UserRepository,
 )
 from voiceauth_core.quality import QualityGate
 from voiceauth_core.scoring import Score
+from voiceauth_core.spoof_gate import SpoofGate
+from voiceauth_core.spoofing import SpoofAssessment
 
 __all__ = ["CapturePlan", "VerificationResult", "Verify"]
 
@@ -87,11 +90,20 @@ class _Capture:
     speech_s: float = 0.0
     scored_speech_s: float = 0.0
     score: Score | None = None
+    scored_speech: Audio | None = None
     decision: Decision | None = None
+    spoof: SpoofAssessment | None = None
+    spoof_risk: SpoofRisk | None = None
 
 
 class Verify:
-    """Decide whether the caller is the enrolled user, and log the attempt whatever happens."""
+    """Decide whether the caller is the enrolled user, and log the attempt whatever happens.
+
+    With a ``spoof`` detector, each scored decision is followed by one spoof assessment of the
+    speech it was made on; a voice that matches but sounds synthetic or replayed beyond the
+    enrolment's own baseline (``SpoofGate``) is not accepted but sent to another factor
+    (``STEP_UP``). The attempt records the probability and the risk level.
+    """
 
     def __init__(
         self,
@@ -104,7 +116,11 @@ class Verify:
         clock: Clock,
         gate: QualityGate,
         plan: CapturePlan,
+        spoof: SpoofDetector | None = None,
+        spoof_gate: SpoofGate | None = None,
     ) -> None:
+        self._spoof = spoof
+        self._spoof_gate = spoof_gate or SpoofGate()
         self._model = model
         self._detector = detector
         self._users = users
@@ -139,6 +155,7 @@ class Verify:
         capture = _Capture(chunks=[])
         try:
             await self._listen(enrollment, source, capture, plan or self._plan)
+            await self._assess_spoof(enrollment, capture)
         except VoiceAuthError as exc:
             await self._log(enrollment, source, capture, correlation_id, error=exc.name)
             raise
@@ -219,9 +236,26 @@ class Verify:
                 enrollment, embedding, speech_seconds=capture.speech_s
             )
             capture.scored_speech_s = capture.speech_s
+            capture.scored_speech = speech
         if final or capture.speech_s >= plan.target_speech_s:
             return self._policy.decide(capture.score)
         return self._policy.early_decision(capture.score, speech_seconds=capture.speech_s)
+
+    async def _assess_spoof(self, enrollment: Enrollment, capture: _Capture) -> None:
+        """Once per decision, on the speech it was made on: an accept that sounds synthetic
+        (beyond the enrolment's own baseline) becomes a step-up."""
+        if self._spoof is None or capture.scored_speech is None:
+            return
+        if capture.decision not in (Decision.ACCEPT, Decision.REJECT):
+            return
+        capture.spoof = await self._spoof.assess(capture.scored_speech)
+        capture.spoof_risk = self._spoof_gate.risk(
+            probability=capture.spoof.probability,
+            raw=capture.spoof.combined,
+            baseline=enrollment.spoof_baseline,
+        )
+        if capture.decision is Decision.ACCEPT and capture.spoof_risk is SpoofRisk.HIGH:
+            capture.decision = Decision.STEP_UP
 
     async def _log(
         self,
@@ -233,7 +267,8 @@ class Verify:
         error: str | None = None,
     ) -> Attempt:
         decision = Decision.ERROR if error is not None else capture.decision or Decision.ERROR
-        scored = decision in (Decision.ACCEPT, Decision.REJECT)
+        scored = decision in (Decision.ACCEPT, Decision.REJECT, Decision.STEP_UP)
+        assessed = error is None and capture.spoof is not None
         attempt = Attempt(
             id=uuid.uuid4(),
             user_id=enrollment.user_id,
@@ -245,6 +280,8 @@ class Verify:
             correlation_id=correlation_id,
             created_at=self._clock.now(),
             error=error,
+            spoof_score=round(capture.spoof.probability, 6) if assessed and capture.spoof else None,
+            spoof_risk=capture.spoof_risk if assessed else None,
         )
         await self._attempts.append(attempt)
         return attempt
