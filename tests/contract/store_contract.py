@@ -24,6 +24,7 @@ from voiceauth_core import (
     ModelMismatchError,
     PhoneNumber,
     PhoneNumberInUseError,
+    SpoofRisk,
     UserId,
     UserNotFoundError,
 )
@@ -39,18 +40,31 @@ def phone_band(seed: int, *, model: str = MODEL) -> Embedding:
 
 
 def sample(
-    seed: int, *, model: str = MODEL, speech: float = 4.0, with_phone_band: bool = False
+    seed: int,
+    *,
+    model: str = MODEL,
+    speech: float = 4.0,
+    with_phone_band: bool = False,
+    spoof_raw: float | None = None,
 ) -> EnrollmentSample:
     vector = np.random.default_rng(seed).normal(size=192)
     return EnrollmentSample(
         embedding=Embedding.from_vector(vector, model),
         speech_seconds=speech,
         phone_band=phone_band(seed, model=model) if with_phone_band else None,
+        spoof_raw=spoof_raw,
     )
 
 
-def attempt(user: UserId, when: datetime, *, decision: Decision = Decision.ACCEPT) -> Attempt:
-    scored = decision in (Decision.ACCEPT, Decision.REJECT)
+def attempt(
+    user: UserId,
+    when: datetime,
+    *,
+    decision: Decision = Decision.ACCEPT,
+    spoof: tuple[float, SpoofRisk] | None = None,
+) -> Attempt:
+    """An attempt of ``user``; ``spoof`` is its ``(spoof_score, spoof_risk)`` when assessed."""
+    scored = decision in (Decision.ACCEPT, Decision.REJECT, Decision.STEP_UP)
     return Attempt(
         id=uuid.uuid4(),
         user_id=user,
@@ -62,6 +76,8 @@ def attempt(user: UserId, when: datetime, *, decision: Decision = Decision.ACCEP
         correlation_id="call-1",
         created_at=when,
         error="CaptureError" if decision is Decision.ERROR else None,
+        spoof_score=None if spoof is None else spoof[0],
+        spoof_risk=None if spoof is None else spoof[1],
     )
 
 
@@ -188,6 +204,59 @@ class StoreContract:
         assert loaded.sample_count == 2
         assert loaded.phone_band_sum is None
 
+    async def test_spoof_raw_sum_round_trips_and_adds_up(self, stores: Stores) -> None:
+        users, _ = stores
+        user, phone = UserId.new(), PhoneNumber.parse("+14155550108")
+        # Values exact in binary: the sums are compared exactly, as stored doubles.
+        first = await users.save_sample(
+            user, phone, sample(1, spoof_raw=-1.25), now=T0, replace=False
+        )
+        assert first.spoof_raw_sum == -1.25
+        loaded = await users.get(user)
+        assert loaded is not None
+        assert loaded.spoof_raw_sum == -1.25
+        assert loaded.spoof_baseline == -1.25
+
+        for seed, raw in ((2, 3.5), (3, 0.25)):
+            await users.save_sample(user, None, sample(seed, spoof_raw=raw), now=T0, replace=False)
+        for found in (
+            await users.get(user),
+            await users.find_by_phone(phone),
+            (await users.list(limit=10)).items[0],
+        ):
+            assert found is not None
+            assert found.sample_count == 3
+            assert found.spoof_raw_sum == 2.5
+            assert found.spoof_baseline == pytest.approx(2.5 / 3)
+
+        # A sample without a score leaves the enrolment without a baseline, and a later one
+        # with a score does not make a baseline of part of the samples.
+        without = await users.save_sample(user, None, sample(4), now=T0, replace=False)
+        assert without.spoof_raw_sum is None
+        await users.save_sample(user, None, sample(5, spoof_raw=1.0), now=T0, replace=False)
+        loaded = await users.get(user)
+        assert loaded is not None
+        assert loaded.sample_count == 5
+        assert loaded.spoof_raw_sum is None
+        assert loaded.spoof_baseline is None
+
+        # Replacing the enrolment starts the sum afresh.
+        await users.save_sample(user, None, sample(6, spoof_raw=0.5), now=T0, replace=True)
+        loaded = await users.get(user)
+        assert loaded is not None
+        assert loaded.sample_count == 1
+        assert loaded.spoof_raw_sum == 0.5
+
+    async def test_enrollment_without_spoof_scores_has_no_baseline(self, stores: Stores) -> None:
+        users, _ = stores
+        user = UserId.new()
+        saved = await users.save_sample(user, None, sample(1), now=T0, replace=False)
+        assert saved.spoof_raw_sum is None
+        loaded = await users.get(user)
+        assert loaded is not None
+        assert loaded.spoof_raw_sum is None
+        assert loaded.spoof_baseline is None
+
     async def test_other_model_is_refused_without_replace(self, stores: Stores) -> None:
         users, _ = stores
         user = UserId.new()
@@ -276,9 +345,60 @@ class StoreContract:
             if item.decision is Decision.ERROR:
                 assert item.error == "CaptureError"
                 assert item.score is None
-            if item.decision is Decision.ACCEPT:
+            if item.decision in (Decision.ACCEPT, Decision.STEP_UP):
                 assert item.score == pytest.approx(0.9)
                 assert item.raw_score == pytest.approx(0.7)
+            assert item.spoof_score is None
+            assert item.spoof_risk is None
+
+    async def test_spoof_assessment_and_step_up_round_trip(self, stores: Stores) -> None:
+        users, attempts = stores
+        user = UserId.new()
+        await users.save_sample(user, None, sample(1), now=T0, replace=False)
+        made = [
+            attempt(user, T0, decision=Decision.ACCEPT, spoof=(0.0, SpoofRisk.LOW)),
+            attempt(
+                user,
+                T0 + timedelta(minutes=1),
+                decision=Decision.ACCEPT,
+                spoof=(0.375, SpoofRisk.ELEVATED),
+            ),
+            attempt(
+                user,
+                T0 + timedelta(minutes=2),
+                decision=Decision.STEP_UP,
+                spoof=(1.0, SpoofRisk.HIGH),
+            ),
+            attempt(
+                user,
+                T0 + timedelta(minutes=3),
+                decision=Decision.STEP_UP,
+                spoof=(0.96875, SpoofRisk.HIGH),
+            ),
+            attempt(user, T0 + timedelta(minutes=4), decision=Decision.REJECT),  # not assessed
+        ]
+        for item in made:
+            await attempts.append(item)
+        newest_first = list(reversed(made))
+        history = (await attempts.history(user, limit=10)).items
+        recent = (await attempts.recent(limit=10)).items
+        for page in (history, recent):
+            assert [a.id for a in page] == [a.id for a in newest_first]
+            for found, expected in zip(page, newest_first, strict=True):
+                assert found.decision is expected.decision
+                assert found.spoof_score == expected.spoof_score
+                assert found.spoof_risk is expected.spoof_risk
+                assert found.success is (expected.decision is Decision.ACCEPT)
+        step_up = history[1]
+        assert step_up.decision is Decision.STEP_UP
+        assert step_up.success is False
+        assert step_up.score == pytest.approx(0.9)
+        assert step_up.spoof_risk is SpoofRisk.HIGH
+        # The cursor of a page that ends on a step-up carries on from there.
+        first = await attempts.history(user, limit=2)
+        assert first.next_cursor is not None
+        rest = await attempts.history(user, limit=10, cursor=first.next_cursor)
+        assert [a.id for a in rest.items] == [a.id for a in newest_first[2:]]
 
     async def test_recent_spans_users_and_filters_by_time(self, stores: Stores) -> None:
         users, attempts = stores

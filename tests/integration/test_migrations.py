@@ -6,8 +6,8 @@ import asyncio
 import re
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,28 +23,40 @@ from voiceauth_adapters.migrations import (
     SchemaVersionError,
     load_migrations,
 )
+from voiceauth_adapters.migrations.catalog import Dialect
 from voiceauth_adapters.postgres import (
     PostgresAttemptLog,
     PostgresDatabase,
     PostgresUserRepository,
 )
 from voiceauth_adapters.postgres import migrator as postgres_migrator
+from voiceauth_adapters.postgres.codec import CODEC as POSTGRES_CODEC
 from voiceauth_adapters.postgres.templates import CENSUS_QUERIES as POSTGRES_CENSUS_QUERIES
 from voiceauth_adapters.sealing import parse_keyring
 from voiceauth_adapters.sealing.cipher import TemplateCipher
+from voiceauth_adapters.sql import Codec
+from voiceauth_adapters.sql.rows import (
+    ATTEMPT_WRITTEN,
+    USER_WRITTEN,
+    attempt_values,
+    enrollment_values,
+)
 from voiceauth_adapters.sqlite import SqliteAttemptLog, SqliteDatabase, SqliteUserRepository
 from voiceauth_adapters.sqlite import migrator as sqlite_migrator
+from voiceauth_adapters.sqlite.codec import CODEC as SQLITE_CODEC
 from voiceauth_adapters.sqlite.templates import CENSUS_QUERIES as SQLITE_CENSUS_QUERIES
 from voiceauth_core import (
+    Attempt,
     Decision,
     Embedding,
     Enrollment,
     EnrollmentSample,
     ModelMismatchError,
     PhoneNumber,
+    SpoofRisk,
     UserId,
 )
-from voiceauth_core.ports import UserRepository
+from voiceauth_core.ports import AttemptLog, UserRepository
 from voiceauth_web.wiring import MIGRATE_COMMAND, check_schema
 
 pytestmark = pytest.mark.integration
@@ -257,7 +269,8 @@ async def _upgraded_rows_keep_working(
 ) -> None:
     """After 0006: the rows of 0005 read with no twin, grow without one, and get one afresh."""
     applied = await database.migrate()
-    assert [m.label for m in applied] == ["0006_phone_band_voiceprints"]
+    assert [m.label for m in applied] == [m.label for m in load_migrations("postgres")[5:]]
+    assert applied[0].label == "0006_phone_band_voiceprints"
     await check_schema(database)
     census = await database.template_census()
     assert census.clear == 1
@@ -337,6 +350,163 @@ async def test_0006_upgrades_a_database_at_0005_keeping_its_enrolments(
             " phone_band_sum_sealed = '\\x00'::BYTEA WHERE id = $1",
             clear.value,
         )
+
+
+# Both: a database at 0006, before the spoof scores ---------------------------------------------
+
+#: The attempts a voiceauth at schema version 6 could log: every decision it knew.
+OLD_DECISIONS = (Decision.ACCEPT, Decision.REJECT, Decision.NOT_ENOUGH_SPEECH, Decision.ERROR)
+
+
+def _stores(database: PostgresDatabase | SqliteDatabase) -> tuple[UserRepository, AttemptLog]:
+    if isinstance(database, PostgresDatabase):
+        return PostgresUserRepository(database), PostgresAttemptLog(database)
+    return SqliteUserRepository(database), SqliteAttemptLog(database)
+
+
+#: The ``auth_attempts`` columns a database at 0006 had, in a stable row order.
+ATTEMPTS_AT_0006 = (
+    "SELECT id, user_id, success, score, raw_score, decision, speech_seconds, channel,"
+    " correlation_id, error, created_at FROM auth_attempts ORDER BY id"
+)
+
+
+async def _spoof_columns_arrive_empty(
+    database: PostgresDatabase | SqliteDatabase,
+    user: UserId,
+    made: list[Attempt],
+    raw: Callable[[str], Awaitable[list[tuple[Any, ...]]]],
+) -> None:
+    """0007 on a database at 0006 holding ``user``'s enrolment and ``made`` attempts: the rows
+    are kept whole, their new columns NULL (read as None), and the new values round-trip."""
+    before = await raw(ATTEMPTS_AT_0006)
+    assert len(before) == len(made)
+    applied = await database.migrate()
+    assert applied[0].label == "0007_spoof_scores"
+    status = await database.schema_status()
+    assert status.is_current
+    assert status.version == status.head == HEAD
+    assert not status.altered
+    recorded = {row.version: row.checksum for row in status.applied}
+    dialect: Dialect = "postgres" if isinstance(database, PostgresDatabase) else "sqlite"
+    assert recorded[7] == applied[0].checksum == load_migrations(dialect)[6].checksum
+    await check_schema(database)
+
+    assert await raw(ATTEMPTS_AT_0006) == before
+    assert await raw("SELECT spoof_raw_sum FROM users") == [(None,)]
+    assert await raw("SELECT DISTINCT spoof_score, spoof_risk FROM auth_attempts") == [(None, None)]
+
+    users, attempts = _stores(database)
+    loaded = await users.get(user)
+    assert loaded is not None
+    assert loaded.sample_count == 1
+    assert loaded.spoof_raw_sum is None
+    assert loaded.spoof_baseline is None
+    newest_first = list(reversed(made))
+    for page in (
+        (await attempts.history(user, limit=10)).items,
+        (await attempts.recent(limit=10)).items,
+    ):
+        assert [a.id for a in page] == [a.id for a in newest_first]
+        assert [a.decision for a in page] == [a.decision for a in newest_first]
+        assert [a.score for a in page] == [a.score for a in newest_first]
+        assert all(a.spoof_score is None and a.spoof_risk is None for a in page)
+
+    # An enrolment of 0006 grows without a baseline; a new one has it.
+    grown = await users.save_sample(user, None, sample(2, spoof_raw=1.5), now=T0, replace=False)
+    assert grown.spoof_raw_sum is None
+    await users.save_sample(user, None, sample(3, spoof_raw=1.5), now=T0, replace=True)
+    assert await raw("SELECT spoof_raw_sum FROM users") == [(1.5,)]
+    # A step-up with its assessment is accepted by the new constraints and reads back.
+    step_up = attempt(
+        user, T0 + timedelta(hours=1), decision=Decision.STEP_UP, spoof=(0.96875, SpoofRisk.HIGH)
+    )
+    await attempts.append(step_up)
+    (newest,) = (await attempts.history(user, limit=1)).items
+    assert (newest.id, newest.decision, newest.success) == (step_up.id, Decision.STEP_UP, False)
+    assert (newest.spoof_score, newest.spoof_risk) == (0.96875, SpoofRisk.HIGH)
+    assert len((await attempts.history(user, limit=10)).items) == len(made) + 1
+
+    # Erasure still cascades to every attempt, those copied by the migration included.
+    assert await users.delete(user) is True
+    assert await raw("SELECT count(*) FROM auth_attempts") == [(0,)]
+
+
+#: Rows a constraint of 0007 refuses: ``(decision, success, spoof_score, spoof_risk)``.
+REFUSED_ATTEMPTS = {
+    "auth_attempts_decision_check": ("maybe", False, None, None),
+    "auth_attempts_success_check": ("step_up", True, 0.9, "high"),
+    "auth_attempts_spoof_score_check": ("reject", False, 1.5, "high"),
+    "auth_attempts_spoof_risk_check": ("reject", False, 0.5, "medium"),
+    "auth_attempts_spoof_assessed": ("reject", False, 0.5, None),
+}
+
+
+#: The columns migration 0007 adds; a voiceauth at 0006 wrote every other column of rows.py.
+NEW_IN_0007 = frozenset({"spoof_raw_sum", "spoof_score", "spoof_risk"})
+
+#: Runs one statement with positional parameters (``$1``... or ``?1``...) on the database.
+Execute = Callable[[str, Sequence[Any]], Awaitable[None]]
+
+
+async def _write_as_at_0006(
+    execute: Execute, mark: str, codec: Codec[Any], user: UserId
+) -> list[Attempt]:
+    """``user``'s one-sample enrolment and an attempt of each decision 0006 knew, written with
+    the columns a voiceauth at schema version 6 wrote; returns the attempts."""
+    enrollment = Enrollment.start(user_id=user, phone=None, sample=sample(1), now=T0)
+    made = [
+        attempt(user, T0 + timedelta(minutes=index), decision=decision)
+        for index, decision in enumerate(OLD_DECISIONS)
+    ]
+    rows: list[tuple[str, Sequence[str], Sequence[Any]]] = [
+        (
+            "users",
+            ("id", *USER_WRITTEN),
+            (codec.encode_id(user.value), *enrollment_values(enrollment, codec)),
+        ),
+        *(("auth_attempts", ATTEMPT_WRITTEN, attempt_values(item, codec)) for item in made),
+    ]
+    for table, columns, values in rows:
+        kept = [(c, v) for c, v in zip(columns, values, strict=True) if c not in NEW_IN_0007]
+        marks = ", ".join(f"{mark}{index}" for index in range(1, len(kept) + 1))
+        await execute(
+            f"INSERT INTO {table} ({', '.join(c for c, _ in kept)}) VALUES ({marks})",
+            [v for _, v in kept],
+        )
+    return made
+
+
+async def test_0007_upgrades_a_database_at_0006_keeping_its_rows(
+    database: PostgresDatabase, empty_url: str
+) -> None:
+    await _migrate_to(database, postgres_migrator, 6)
+    user = UserId.new()
+
+    async def execute(statement: str, values: Sequence[Any]) -> None:
+        await _execute(empty_url, statement, *values)
+
+    made = await _write_as_at_0006(execute, "$", POSTGRES_CODEC, user)
+
+    async def raw(query: str) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in await _fetch(empty_url, query)]
+
+    await _spoof_columns_arrive_empty(database, user, made, raw)
+
+    again = UserId.new()
+    await _stores(database)[0].save_sample(again, None, sample(1), now=T0, replace=False)
+    for constraint, (decision, success, score, risk) in REFUSED_ATTEMPTS.items():
+        with pytest.raises(asyncpg.CheckViolationError, match=constraint):
+            await _execute(
+                empty_url,
+                "INSERT INTO auth_attempts (user_id, success, decision, spoof_score, spoof_risk)"
+                " VALUES ($1, $2, $3, $4, $5)",
+                again.value,
+                success,
+                decision,
+                score,
+                risk,
+            )
 
 
 # Postgres: the original service's database ------------------------------------------------------
@@ -429,6 +599,10 @@ async def test_original_database_migrates_keeping_its_rows(empty_url: str, varia
         assert all(isinstance(a.id, uuid.UUID) for a in history.items)
         # The attempt without a user is kept but never listed.
         assert len((await attempts.recent(limit=10)).items) == 4
+
+        # No spoof assessment before 0007: the original rows read without one.
+        assert alice.spoof_raw_sum is None
+        assert all(a.spoof_score is None and a.spoof_risk is None for a in history.items)
 
         # The original readers' column still holds the voiceprint.
         embedding = await _fetch(
@@ -541,6 +715,7 @@ async def test_sqlite_empty_file_migrates_to_head(tmp_path: Path) -> None:
 async def test_sqlite_and_postgres_count_versions_alike() -> None:
     postgres, sqlite = load_migrations("postgres"), load_migrations("sqlite")
     assert [m.label for m in postgres] == [m.label for m in sqlite]
+    assert postgres[-1].label == "0007_spoof_scores"
 
 
 async def test_sqlite_behind_and_ahead_are_refused(tmp_path: Path) -> None:
@@ -627,6 +802,66 @@ async def test_sqlite_0006_upgrades_a_file_at_0005_keeping_its_enrolments(tmp_pa
             "UPDATE users SET phone_band_sum = x'00', phone_band_sum_sealed = x'00' WHERE id = ?",
             (str(clear.value),),
         )
+
+
+async def test_sqlite_0007_upgrades_a_file_at_0006_keeping_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "voiceauth.db"
+    user = UserId.new()
+    async with SqliteDatabase(path) as database:
+        await _migrate_to(database, sqlite_migrator, 6)
+
+        async def execute(statement: str, values: Sequence[Any]) -> None:
+            with sqlite3.connect(path) as conn:
+                conn.execute(statement, tuple(values))
+            conn.close()
+
+        made = await _write_as_at_0006(execute, "?", SQLITE_CODEC, user)
+
+        async def raw(query: str) -> list[tuple[Any, ...]]:
+            with sqlite3.connect(path) as conn:
+                rows = [tuple(row) for row in conn.execute(query).fetchall()]
+            conn.close()
+            return rows
+
+        await _spoof_columns_arrive_empty(database, user, made, raw)
+    # The rebuilt table: its indexes, its foreign key to users, its constraints by name.
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA foreign_keys = ON")
+        indexes = {
+            row[0]
+            for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index'"
+                " AND tbl_name = 'auth_attempts' AND sql IS NOT NULL"
+            )
+        }
+        assert indexes == {"auth_attempts_user_history", "auth_attempts_recent"}
+        (fk,) = conn.execute("PRAGMA foreign_key_list(auth_attempts)").fetchall()
+        assert (fk[2], fk[3], fk[4], fk[6]) == ("users", "user_id", "id", "CASCADE")
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert not conn.execute("SELECT 1 FROM sqlite_master WHERE name LIKE '%_0007'").fetchall()
+        again = UserId.new()
+        conn.execute(
+            "INSERT INTO users (id, embedding_sum, sample_count, model_id, enrolled_at,"
+            " updated_at) VALUES (?1, x'00', 1, 'm', ?2, ?2)",
+            (str(again.value), "2026-03-01T12:00:00.000000Z"),
+        )
+        for index, (constraint, (decision, success, score, risk)) in enumerate(
+            REFUSED_ATTEMPTS.items()
+        ):
+            with pytest.raises(sqlite3.IntegrityError, match=constraint):
+                conn.execute(
+                    "INSERT INTO auth_attempts (id, user_id, success, decision, spoof_score,"
+                    " spoof_risk, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        str(uuid.UUID(int=index)),
+                        str(again.value),
+                        success,
+                        decision,
+                        score,
+                        risk,
+                        "2026-03-01T12:00:00.000000Z",
+                    ),
+                )
 
 
 async def test_sqlite_template_census_reads_indexes_not_the_table(tmp_path: Path) -> None:

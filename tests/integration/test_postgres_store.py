@@ -28,9 +28,11 @@ from voiceauth_adapters.postgres import (
 from voiceauth_adapters.sealing import new_key, parse_keyring
 from voiceauth_adapters.sealing.cipher import TemplateCipher
 from voiceauth_core import (
+    Decision,
     Embedding,
     PhoneNumber,
     PhoneNumberInUseError,
+    SpoofRisk,
     StorageUnavailableError,
     UserId,
 )
@@ -119,6 +121,27 @@ async def test_centroid_is_stored_in_the_original_embedding_column(
     stored = await _fetchval(database, "SELECT embedding FROM users WHERE id = $1", user.value)
     expected = Embedding.centroid([sample(1).embedding, sample(2).embedding])
     np.testing.assert_allclose(np.array(stored), expected.vector)
+
+
+async def test_spoof_scores_are_plain_numbers_even_with_a_key(database: PostgresDatabase) -> None:
+    """A spoof score is a scalar, not a voiceprint: a FLOAT8 in the clear, key or not."""
+    cipher = TemplateCipher(parse_keyring(new_key()))
+    users, attempts = PostgresUserRepository(database, cipher=cipher), PostgresAttemptLog(database)
+    user = UserId.new()
+    for seed, raw in ((1, 0.75), (2, -2.0)):
+        await users.save_sample(user, None, sample(seed, spoof_raw=raw), now=T0, replace=False)
+    stored = await _fetchval(database, "SELECT spoof_raw_sum FROM users WHERE id = $1", user.value)
+    assert stored == -1.25
+    step_up = attempt(user, T0, decision=Decision.STEP_UP, spoof=(0.875, SpoofRisk.HIGH))
+    await attempts.append(step_up)
+
+    async def run(conn: Any) -> Any:
+        return await conn.fetchrow(
+            "SELECT decision, success, spoof_score, spoof_risk FROM auth_attempts WHERE id = $1",
+            step_up.id,
+        )
+
+    assert tuple(await database.read(run)) == ("step_up", False, 0.875, "high")
 
 
 async def test_failed_first_sample_leaves_no_row(database: PostgresDatabase) -> None:

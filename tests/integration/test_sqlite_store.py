@@ -24,7 +24,7 @@ from tests.contract.store_contract import (
 from voiceauth_adapters.sealing import new_key, parse_keyring
 from voiceauth_adapters.sealing.cipher import TemplateCipher
 from voiceauth_adapters.sqlite import SqliteAttemptLog, SqliteDatabase, SqliteUserRepository
-from voiceauth_core import Embedding, StorageUnavailableError, UserId
+from voiceauth_core import Decision, Embedding, SpoofRisk, StorageUnavailableError, UserId
 from voiceauth_web import wiring
 from voiceauth_web.settings import Settings
 
@@ -103,6 +103,30 @@ async def test_centroid_is_stored_in_the_embedding_column(database: SqliteDataba
     stored = np.frombuffer(blob, dtype="<f8")
     expected = Embedding.centroid([sample(1).embedding, sample(2).embedding])
     np.testing.assert_allclose(stored, expected.vector)
+
+
+async def test_spoof_scores_are_plain_numbers_even_with_a_key(database: SqliteDatabase) -> None:
+    """A spoof score is a scalar, not a voiceprint: a REAL in the clear, key or not."""
+    cipher = TemplateCipher(parse_keyring(new_key()))
+    users, attempts = SqliteUserRepository(database, cipher=cipher), SqliteAttemptLog(database)
+    user = UserId.new()
+    for seed, raw in ((1, 0.75), (2, -2.0)):
+        await users.save_sample(user, None, sample(seed, spoof_raw=raw), now=T0, replace=False)
+    stored = await database.read(
+        lambda c: c.execute(
+            "SELECT spoof_raw_sum, typeof(spoof_raw_sum) FROM users WHERE id = ?", (str(user),)
+        ).fetchone()
+    )
+    assert tuple(stored) == (-1.25, "real")
+    step_up = attempt(user, T0, decision=Decision.STEP_UP, spoof=(0.875, SpoofRisk.HIGH))
+    await attempts.append(step_up)
+    row = await database.read(
+        lambda c: c.execute(
+            "SELECT decision, success, spoof_score, spoof_risk FROM auth_attempts WHERE id = ?",
+            (str(step_up.id),),
+        ).fetchone()
+    )
+    assert tuple(row) == ("step_up", 0, 0.875, "high")
 
 
 async def test_operations_run_off_the_event_loop_thread(database: SqliteDatabase) -> None:

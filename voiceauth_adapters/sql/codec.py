@@ -4,6 +4,9 @@ In the clear a vector is in its own column (``embedding``, ``embedding_sum``,
 ``phone_band_sum``), in the dialect's encoding; with a template key it is sealed into the column
 beside it (``embedding_sealed``, ...) with the user id as associated data, and the clear one is
 NULL. ``phone_band_sum`` may be absent: both columns NULL.
+
+Scores (``score``, ``raw_score``, ``spoof_score``, ``spoof_raw_sum``) are plain floats on every
+dialect (``FLOAT8``, ``REAL``), bound and returned by the driver as they are: no codec method.
 """
 
 from __future__ import annotations

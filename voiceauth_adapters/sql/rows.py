@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from voiceauth_adapters.sql.codec import Codec
-from voiceauth_core.attempt import Attempt, Decision
+from voiceauth_core.attempt import Attempt, Decision, SpoofRisk
 from voiceauth_core.enrollment import Enrollment
 from voiceauth_core.errors import InvalidInputError
 from voiceauth_core.identity import PhoneNumber, UserId
@@ -34,7 +34,7 @@ Row = Sequence[Any]
 #: The ``users`` columns an enrolment is read from, in :func:`enrollment_from_row`'s order.
 USER_COLUMNS = (
     "id, phone, embedding_sum, embedding_sum_sealed, sample_count, speech_seconds, model_id,"
-    " enrolled_at, updated_at, phone_band_sum, phone_band_sum_sealed"
+    " enrolled_at, updated_at, phone_band_sum, phone_band_sum_sealed, spoof_raw_sum"
 )
 _SAMPLE_COUNT = 4  # its place in USER_COLUMNS
 
@@ -52,12 +52,13 @@ USER_WRITTEN = (
     "updated_at",
     "phone_band_sum",
     "phone_band_sum_sealed",
+    "spoof_raw_sum",
 )
 
 #: The ``auth_attempts`` columns an attempt is read from, in :func:`attempt_from_row`'s order.
 ATTEMPT_COLUMNS = (
     "id, user_id, decision, score, raw_score, speech_seconds, channel, correlation_id,"
-    " created_at, error"
+    " created_at, error, spoof_score, spoof_risk"
 )
 
 #: The ``auth_attempts`` columns an attempt is written to, in :func:`attempt_values`'s order
@@ -74,6 +75,8 @@ ATTEMPT_WRITTEN = (
     "correlation_id",
     "error",
     "created_at",
+    "spoof_score",
+    "spoof_risk",
 )
 
 
@@ -122,6 +125,7 @@ def enrollment_from_row(
         updated_at,
         twin_clear,
         twin_sealed,
+        spoof_raw_sum,
     ) = row
     user_id = UserId(value=codec.decode_id(ident))
     return Enrollment(
@@ -138,6 +142,7 @@ def enrollment_from_row(
         phone_band_sum=codec.decode_optional_vector(
             user_id, field="phone_band_sum", clear=twin_clear, sealed=twin_sealed, cipher=cipher
         ),
+        spoof_raw_sum=spoof_raw_sum,
     )
 
 
@@ -147,6 +152,7 @@ def enrollment_values(
     """The :data:`USER_WRITTEN` values of an enrolment; every vector sealed with a ``cipher``.
 
     ``embedding`` holds the centroid, which the original service's readers use.
+    ``spoof_raw_sum`` is a scalar, not a voiceprint: it is written in the clear, key or not.
     """
     user_id = enrollment.user_id
     return (
@@ -163,12 +169,30 @@ def enrollment_values(
         *codec.encode_optional_vector(
             user_id, enrollment.phone_band_sum, field="phone_band_sum", cipher=cipher
         ),
+        enrollment.spoof_raw_sum,
     )
 
 
 def attempt_from_row(row: Row, codec: Codec[Any]) -> Attempt:
-    """The attempt an ``auth_attempts`` row (:data:`ATTEMPT_COLUMNS`) holds."""
-    ident, user, decision, score, raw, speech, channel, correlation, created_at, error = row
+    """The attempt an ``auth_attempts`` row (:data:`ATTEMPT_COLUMNS`) holds.
+
+    A row written before migration 0007 (or by the original service) has no spoof assessment:
+    both its spoof columns are NULL and read as None.
+    """
+    (
+        ident,
+        user,
+        decision,
+        score,
+        raw,
+        speech,
+        channel,
+        correlation,
+        created_at,
+        error,
+        spoof_score,
+        spoof_risk,
+    ) = row
     return Attempt(
         id=codec.decode_id(ident),
         user_id=UserId(value=codec.decode_id(user)),
@@ -180,6 +204,8 @@ def attempt_from_row(row: Row, codec: Codec[Any]) -> Attempt:
         correlation_id=correlation,
         created_at=codec.decode_time(created_at),
         error=error,
+        spoof_score=spoof_score,
+        spoof_risk=None if spoof_risk is None else SpoofRisk(spoof_risk),
     )
 
 
@@ -197,4 +223,6 @@ def attempt_values(attempt: Attempt, codec: Codec[Any]) -> tuple[Any, ...]:
         attempt.correlation_id,
         attempt.error,
         codec.encode_time(attempt.created_at),
+        attempt.spoof_score,
+        None if attempt.spoof_risk is None else attempt.spoof_risk.value,
     )
