@@ -37,7 +37,7 @@ lock: ## Re-pin constraints.txt from the current environment
 	{ head -n 2 constraints.txt; $(BIN)/pip freeze --exclude-editable | grep -v '^voiceauth'; } > constraints.new
 	mv constraints.new constraints.txt
 
-model: install ## Fetch and verify the ECAPA-TDNN model files (once; cached afterwards)
+model: install ## Fetch and verify the ECAPA-TDNN and AASIST model files (once; cached afterwards)
 	$(BIN)/voiceauth model fetch
 
 db: install ## Create or migrate the embedded SQLite database (or $$DATABASE_URL)
@@ -66,11 +66,18 @@ core-only: install ## Prove `import voiceauth_core` works with no extras install
 	  missing = [m for m in ('torch', 'litestar', 'asyncpg', 'aiohttp', 'speechbrain', 'msgspec') if u.find_spec(m)]; \
 	  assert not missing, missing; print('voiceauth_core imports alone, without', 'torch, litestar, asyncpg, aiohttp')"
 
-# Debian packages the integration tests drive: nginx (scale-out test), headless Chromium (dashboard).
-system-deps: ## Install nginx and headless Chromium from Debian's packages, if missing
+# Debian packages the integration tests drive: nginx (scale-out test), headless Chromium (dashboard),
+# and the offline speech synthesisers of the spoof corpus (espeak-ng, flite, festival and voices).
+system-deps: ## Install nginx, headless Chromium and the speech synthesisers from Debian, if missing
 	@missing=""; \
 	command -v nginx >/dev/null || test -x /usr/sbin/nginx || missing="$$missing nginx-light"; \
 	command -v chromium >/dev/null || missing="$$missing chromium chromium-driver"; \
+	for tool in espeak-ng flite; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	command -v text2wave >/dev/null || missing="$$missing festival"; \
+	for voice in english/kal_diphone:festvox-kallpc16k english/ked_diphone:festvox-kdlpc16k \
+	             us/cmu_us_slt_arctic_hts:festvox-us-slt-hts; do \
+	  test -d /usr/share/festival/voices/$${voice%%:*} || missing="$$missing $${voice##*:}"; \
+	done; \
 	if [ -n "$$missing" ]; then \
 	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
 	  echo "installing Debian packages:$$missing"; \

@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "eval": "evaluate",
     "cohort": "cohort",
     "dashboard": "dashboard",
+    "spoof-corpus": "spoof_corpus",
 }
 
 
