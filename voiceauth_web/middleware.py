@@ -26,8 +26,12 @@ _SECURITY_HEADERS = [
 ]
 _API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
 _NO_STORE = (b"cache-control", b"no-store")
-# Paths reached without an API key: liveness, readiness, metrics, the API's documentation.
-_OPEN = ("/healthz", "/api/v1/health", "/metrics", "/schema", "/docs")
+# Paths reached without an API key: liveness, readiness, the API's documentation.
+_OPEN = ("/healthz", "/api/v1/health", "/schema", "/docs")
+# Needs the API key when keys are set (Prometheus sends it), but is never rate limited: a
+# scrape refused at a busy minute would blind the monitoring exactly then. Matched by route, so
+# ``/metrics/`` is guarded too.
+_METRICS_ROUTE = "/metrics"
 TOOL_CALLS_PATH = "/api/v1/vapi/tool-calls"
 
 
@@ -98,8 +102,8 @@ class RequestContext:
 
 
 class AccessControl:
-    """API keys on ``/api/v1`` (health excepted), the VAPI secret on the tool-calls route, and
-    the per-client rate limit."""
+    """API keys on ``/api/v1`` (health excepted) and ``/metrics``, the VAPI secret on the
+    tool-calls route, and the per-client rate limit (``/metrics`` excepted)."""
 
     def __init__(
         self,
@@ -119,11 +123,13 @@ class AccessControl:
     async def __call__(self, asgi_scope: Scope, receive: Receive, send: Send) -> None:
         scope = cast("dict[str, Any]", asgi_scope)
         path = scope.get("path", "")
-        if scope["type"] != "http" or path.startswith(_OPEN) or not path.startswith("/api/"):
+        metrics = scope["type"] == "http" and _route_of(scope) == _METRICS_ROUTE
+        api = path.startswith("/api/") and not path.startswith(_OPEN)
+        if scope["type"] != "http" or not (metrics or api):
             await self._app(asgi_scope, receive, send)
             return
         refusal = self._refusal(scope, path)
-        if refusal is None and self._limiter is not None:
+        if refusal is None and self._limiter is not None and not metrics:
             peer = (scope.get("client") or ("unknown", 0))[0]
             client = self._clients.of(peer, _header(scope, b"x-forwarded-for"))
             if not await self._limiter.allow(client):

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import aclosing
+from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 
 from tests.contract.audio_source_contract import AudioSourceContract, MakeSource
+from tests.integration.running_app import served_app
 from voiceauth_adapters.vapi import PcmFormat, VapiListener, VapiListenSource
 from voiceauth_adapters.vapi.testing import (
     Failure,
@@ -43,6 +47,7 @@ from voiceauth_core.testing import (
     ManualClock,
     SpectralEmbeddingModel,
     SyntheticSpeaker,
+    wav_bytes,
 )
 
 pytestmark = pytest.mark.integration
@@ -250,6 +255,28 @@ async def test_the_socket_closes_as_soon_as_the_consumer_stops(
     assert not call.completed  # the 20 s call was still playing when we left
 
 
+async def test_a_server_that_never_answers_our_close_is_dropped_within_a_second(
+    server: VapiListenServer, listener: VapiListener
+) -> None:
+    # It keeps streaming and never answers the close frame: aiohttp's close would read on until
+    # the call's audio ends, holding the decision that long.
+    call = ListenCall(
+        caller=voice(ALICE, 6.0),
+        assistant=voice(BOB, 6.0),
+        speed=1.0,
+        failure=Failure.IGNORE_CLOSE,
+    )
+    source = listener.source(server.add(call))
+    async with aclosing(source.stream()) as stream:
+        async for chunk in stream:
+            assert chunk.duration > 0
+            break
+        stopped = time.perf_counter()
+    assert time.perf_counter() - stopped <= 1.5
+    await asyncio.wait_for(call.disconnected.wait(), 0.5)  # dropped, not left half-open
+    assert not call.completed
+
+
 async def test_audio_is_capped_at_max_audio_seconds(server: VapiListenServer) -> None:
     call = ListenCall(caller=voice(ALICE, 6.0), speed=4.0)
     async with VapiListener(allow_private_networks=True, max_audio_s=1.0) as capped:
@@ -357,6 +384,25 @@ async def test_verify_accepts_the_caller_and_ignores_the_assistant(
     assert result.decision is Decision.REJECT
 
 
+async def test_verify_answers_at_its_decision_when_the_server_never_answers_our_close(
+    server: VapiListenServer, listener: VapiListener
+) -> None:
+    verify, _attempts, user = await make_verify(SpectralEmbeddingModel())
+    call = ListenCall(
+        caller=voice(ALICE, 12.0, seed=12),
+        assistant=voice(BOB, 12.0, seed=13),
+        speed=2.0,
+        failure=Failure.IGNORE_CLOSE,
+    )
+    result = await verify.execute(source=listener.source(server.add(call)), user_id=user)
+    answered = time.perf_counter()
+    assert result.decision is Decision.ACCEPT
+    decided_on = call.time_sent(result.audio_seconds)  # when the audio it decided on went out
+    assert decided_on is not None
+    assert answered - decided_on <= 1.5
+    assert not call.completed  # the 12 s call (6 s at double speed) was still playing
+
+
 async def test_verify_reports_a_silent_caller_as_no_speech_and_logs_it(
     server: VapiListenServer, listener: VapiListener
 ) -> None:
@@ -378,6 +424,36 @@ async def test_verify_logs_a_failed_capture(server: VapiListenServer) -> None:
             await verify.execute(source=quick.source(server.add(call)), user_id=user)
     assert caught.value.reason == "timeout"
     assert (await attempts.history(user, limit=5)).items[0].decision is Decision.ERROR
+
+
+async def test_verify_password_answers_at_its_decision_when_the_server_never_answers_our_close(
+    server: VapiListenServer, tmp_path: Path
+) -> None:
+    # The HTTP service over a socket (fake model, real listener): as a new user would try it.
+    call = ListenCall(
+        caller=voice(ALICE, 16.0, seed=12),
+        assistant=voice(BOB, 16.0, seed=13),
+        speed=2.0,
+        failure=Failure.IGNORE_CLOSE,
+    )
+    user = str(UserId.new())
+    with served_app(tmp_path, target_verify_speech=4.0) as base:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            enrolled = await client.post(
+                f"/api/v1/users/{user}/enrollments",
+                files={"file": ("a.wav", wav_bytes(voice(ALICE, 6.0, seed=11)), "audio/wav")},
+            )
+            assert enrolled.status_code == 200, enrolled.text
+            answer = await client.post(
+                "/api/v1/verify-password", json={"userId": user, "listenUrl": server.add(call)}
+            )
+            answered = time.perf_counter()
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["decision"] == "accept"
+    decided_on = call.time_sent(answer.json()["audioSeconds"])
+    assert decided_on is not None
+    assert answered - decided_on <= 1.5
+    assert not call.completed  # the 16 s call (8 s at double speed) was still playing
 
 
 class TestVapiListenSource(AudioSourceContract):

@@ -40,6 +40,10 @@ _Samples = npt.NDArray[np.float32]
 _PCM_ENCODINGS = frozenset({"linear16", "pcm_s16le", "pcm16", "s16le"})
 _PROBE_S = 0.5  # audio inspected for plausibility before any is released
 _MAX_MESSAGE = 4 * 1024 * 1024
+#: How long closing the socket may take before the connection is dropped. aiohttp's close reads
+#: on until the peer's close frame and its ``ws_close`` timeout applies to each read, so a server
+#: that keeps streaming and never answers would hold the caller's decision until the call ends.
+_CLOSE_S = 1.0
 
 
 def _whole(value: object) -> int | None:
@@ -149,7 +153,7 @@ class VapiListenSource:
                     ssl=self._ssl,
                     autoping=True,
                     max_msg_size=_MAX_MESSAGE,
-                    timeout=aiohttp.ClientWSTimeout(ws_close=2.0),
+                    timeout=aiohttp.ClientWSTimeout(ws_close=_CLOSE_S),
                 )
         except TimeoutError as exc:
             raise self._failed(
@@ -182,14 +186,24 @@ class VapiListenSource:
             raise self._failed("could not connect to the call's audio", "connect_failed") from exc
 
     async def aclose(self) -> None:
-        """Close the socket (idempotent)."""
+        """Close the socket (idempotent), within a second: a peer that does not answer the close
+        handshake by then has its connection dropped."""
         self._closed = True
         ws, self._ws = self._ws, None
-        if ws is not None and not ws.closed:
-            try:
+        if ws is None or ws.closed:
+            return
+        try:
+            # Cancelled mid-close, aiohttp closes the underlying connection before re-raising.
+            async with asyncio.timeout(_CLOSE_S):
                 await ws.close()
-            except (aiohttp.ClientError, OSError, TimeoutError):
-                _log.debug("closing the listen socket at %s failed", self.where)
+        except TimeoutError:
+            _log.info(
+                "the listen socket at %s did not answer our close within %g s; dropped it",
+                self.where,
+                _CLOSE_S,
+            )
+        except (aiohttp.ClientError, OSError):
+            _log.debug("closing the listen socket at %s failed", self.where)
 
     async def __aenter__(self) -> Self:
         await self.connect()

@@ -58,6 +58,10 @@ class Failure(enum.StrEnum):
     GARBAGE = "garbage"  # random bytes as binary frames (not PCM), then close
     TINY = "tiny"  # one binary byte (not even one sample), then close
     HANG = "hang"  # the socket opens and stays silent
+    #: The call streams on and never reads what the listener sends, so the listener's close
+    #: frame is never answered; the call ends only when its audio does or the listener drops
+    #: the connection.
+    IGNORE_CLOSE = "ignore_close"
 
 
 @dataclass(slots=True, kw_only=True)
@@ -168,6 +172,12 @@ def _gone(request: web.Request) -> bool:
     return transport is None or transport.is_closing()
 
 
+async def _until_gone(request: web.Request) -> None:
+    """Returns once the peer has dropped the connection (nothing it sent is read)."""
+    while not _gone(request):  # noqa: ASYNC110  # aiohttp has no event for a transport that closes
+        await asyncio.sleep(0.02)
+
+
 def _transcript(index: int) -> str:
     role = "user" if index % 2 else "assistant"
     return json.dumps(
@@ -263,7 +273,11 @@ class VapiListenServer:
         await ws.prepare(request)
         # Read concurrently, as a real server does: the listener's close frame is answered at
         # once, and the call stops playing when the listener leaves.
-        reader = asyncio.ensure_future(self._read_until_closed(ws))
+        reader = asyncio.ensure_future(
+            _until_gone(request)
+            if call.failure is Failure.IGNORE_CLOSE
+            else self._read_until_closed(ws)
+        )
         player = asyncio.ensure_future(self._play_quietly(ws, call))
         stopped = asyncio.ensure_future(self._stop.wait())
         try:

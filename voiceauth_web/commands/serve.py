@@ -59,6 +59,10 @@ def _serve(args: argparse.Namespace) -> int:
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=30,
+        # TRUSTED_PROXIES (security.ClientAddress) is the one rule for whose X-Forwarded-For is
+        # believed. uvicorn's own handling trusts loopback (or FORWARDED_ALLOW_IPS) and would
+        # rewrite the client's address before that rule sees the request.
+        proxy_headers=False,
     )
     return 0
 
