@@ -82,22 +82,11 @@ class AasistDetector:
                 f"a calibration for {calibration.detector_id!r} cannot calibrate {DETECTOR_ID}"
             )
         path, _ = ensure_export(weights, export_dir)
-        import onnxruntime as ort  # noqa: PLC0415 - heavy, only for the real detector
+        from voiceauth_adapters.onnx.sessions import cpu_session  # noqa: PLC0415
 
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = max(1, threads)
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
-        # Idle threads sleep instead of spinning, as for the speaker model: the cores are shared.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        try:
-            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception:  # noqa: BLE001 - a damaged cache file: make it again, once
-            path.unlink(missing_ok=True)
-            path, _ = ensure_export(weights, export_dir)
-            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        session, _ = cpu_session(
+            path, threads=threads, remake=lambda: ensure_export(weights, export_dir)[0]
+        )
         return cls(session, calibration=calibration)
 
     @property

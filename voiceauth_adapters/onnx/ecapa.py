@@ -180,30 +180,17 @@ class OnnxEcapa:
                 require_int8_cpu()
             make = ensure_int8_export
         path, _ = make(model_dir, export_dir)  # verifies the model files first
-        import onnxruntime as ort  # noqa: PLC0415
         import torch  # noqa: PLC0415
         from speechbrain.lobes.features import Fbank  # noqa: PLC0415
         from speechbrain.processing.features import InputNormalization  # noqa: PLC0415
 
         from voiceauth_adapters.inference.pool import usable_cores  # noqa: PLC0415
+        from voiceauth_adapters.onnx.sessions import cpu_session  # noqa: PLC0415
 
         count = threads or usable_cores()
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = count
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
-        # Idle threads sleep instead of spinning: with a pool of workers on shared cores,
-        # spinning threads steal the cores the other calls compute on (measured: 245 ms
-        # against 315 to 570 ms for 10 s of audio on the loaded 2-core machine).
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        try:
-            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception:  # noqa: BLE001 - a damaged cache file: make it again, once
-            path.unlink(missing_ok=True)
-            path, _ = make(model_dir, export_dir)
-            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        session, path = cpu_session(
+            path, threads=count, remake=lambda: make(model_dir, export_dir)[0]
+        )
         torch.set_num_threads(min(torch.get_num_threads(), count))
         return cls(
             session,

