@@ -10,11 +10,12 @@ fetch``). Adapters are imported inside the builders, so importing this module is
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from voiceauth_core.quality import QualityGate
+from voiceauth_core.spoof_gate import SpoofGate
 from voiceauth_core.use_cases import CapturePlan, Enroll, Verify
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
         EmbeddingModel,
         ScoringPolicy,
         SpeechDetector,
+        SpoofDetector,
         TelephoneChannel,
         UserRepository,
     )
@@ -41,6 +43,7 @@ __all__ = [
     "local_pipeline",
     "scoring_policy",
     "speech_detector",
+    "spoof_detector",
     "telephone_line",
     "verify_use_case",
 ]
@@ -111,6 +114,39 @@ def audio_decoder(
     return FfmpegSoundfileDecoder(AudioDecoderLimits(max_bytes=max_bytes, max_seconds=max_seconds))
 
 
+def spoof_detector(
+    *, cache_dir: Path | None = None, threads: int = 1, calibration_path: Path | None = None
+) -> SpoofDetector:
+    """AASIST, the synthetic-speech countermeasure, with the shipped (or given) calibration.
+
+    Args:
+        cache_dir: The cache holding the verified weights and their ONNX export.
+        threads: onnxruntime threads per assessment.
+        calibration_path: Another calibration than the shipped one (``voiceauth eval --spoof
+            --write-calibration``).
+
+    Raises:
+        ModelUnavailableError: The weights are missing or fail their SHA-256 check (never
+            downloads), or no calibration can be read.
+    """
+    from voiceauth_adapters.antispoof import (  # noqa: PLC0415
+        AasistDetector,
+        export_dir_for,
+        read_calibration,
+        resolve_weights,
+        shipped_calibration,
+    )
+
+    cache = cache_dir or default_cache_dir()
+    calibration = (
+        shipped_calibration() if calibration_path is None else read_calibration(calibration_path)
+    )
+    weights, _ = resolve_weights(cache_dir=cache, allow_download=False)
+    return AasistDetector.load(
+        weights, export_dir=export_dir_for(weights, cache), calibration=calibration, threads=threads
+    )
+
+
 def scoring_policy(
     *,
     scoring: str = "calibrated",
@@ -157,12 +193,17 @@ class Engine:
         policy: Scores a probe against an enrolment and decides.
         telephone: The simulated line enrolments are also heard through (None: no phone-band
             voiceprint, as enrolments made before it had).
+        spoof: The synthetic-speech countermeasure (None: no spoof check, every matching voice
+            is accepted).
+        spoof_gate: When its assessment turns an accept into a step-up.
     """
 
     model: EmbeddingModel
     detector: SpeechDetector
     policy: ScoringPolicy
     telephone: TelephoneChannel | None
+    spoof: SpoofDetector | None = None
+    spoof_gate: SpoofGate = field(default_factory=SpoofGate)
 
 
 def enroll_use_case(
@@ -173,6 +214,8 @@ def enroll_use_case(
         model=engine.model,
         detector=engine.detector,
         telephone=engine.telephone,
+        spoof=engine.spoof,
+        spoof_gate=engine.spoof_gate,
         users=users,
         clock=clock,
         gate=gate,
@@ -193,6 +236,8 @@ def verify_use_case(
         model=engine.model,
         detector=engine.detector,
         policy=engine.policy,
+        spoof=engine.spoof,
+        spoof_gate=engine.spoof_gate,
         users=users,
         attempts=attempts,
         clock=clock,
@@ -256,8 +301,10 @@ def local_pipeline(
     threshold: float = 0.82,
     threads: int = 0,
     max_seconds: float = 30.0,
+    spoof_check: bool = True,
 ) -> LocalPipeline:
-    """Load the service's pipeline with its defaults (``onnx``, calibrated scoring, G.711 twin).
+    """Load the service's pipeline with its defaults (``onnx``, calibrated scoring, G.711 twin,
+    the synthetic-speech check with its default ``SpoofGate``).
 
     Raises:
         ModelUnavailableError: The model files are missing or fail their SHA-256 check.
@@ -270,6 +317,7 @@ def local_pipeline(
         detector=speech_detector(),
         policy=scoring_policy(threshold=threshold, model_id=model.model_id),
         telephone=telephone_line(),
+        spoof=spoof_detector(cache_dir=cache_dir) if spoof_check else None,
     )
     return LocalPipeline(
         engine=engine,

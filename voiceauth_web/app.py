@@ -21,7 +21,7 @@ from voiceauth_web.middleware import AccessControl, RequestContext
 from voiceauth_web.routes import HANDLERS
 from voiceauth_web.routes.health import VERSION
 from voiceauth_web.security import ClientAddress, KeyChecker
-from voiceauth_web.wiring import CLEAR_TEMPLATES_WARNING
+from voiceauth_web.startup_checks import CLEAR_TEMPLATES_WARNING
 
 __all__ = ["create_app"]
 
@@ -62,6 +62,7 @@ def create_app(container: Container) -> Litestar:
             model = await asyncio.to_thread(adapters.model)
             await asyncio.to_thread(adapters.detector)
             await asyncio.to_thread(adapters.policy)
+            await asyncio.to_thread(adapters.spoof)
             for resource in (adapters.downloader(), adapters.listener()):
                 await resource.open()
                 opened.append(resource)

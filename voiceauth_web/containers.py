@@ -30,7 +30,7 @@ from voiceauth_core import (
     RecentAttempts,
     SystemClock,
 )
-from voiceauth_web import wiring
+from voiceauth_web import startup_checks, wiring
 from voiceauth_web.instrumented import InstrumentedAttempts, InstrumentedModel, InstrumentedUsers
 from voiceauth_web.observability import Metrics
 from voiceauth_web.settings import Settings
@@ -50,7 +50,7 @@ def _template_check(
     """The start-up check that every sealed voiceprint opens with this configuration's keys."""
 
     async def check(database: Database) -> TemplateCensus:
-        return await wiring.check_templates(database, cipher)
+        return await startup_checks.check_templates(database, cipher)
 
     return check
 
@@ -66,7 +66,7 @@ class Adapters(containers.DeclarativeContainer):
     metrics = providers.Dependency(instance_of=Metrics)
 
     database = providers.Singleton(wiring.database, settings)
-    schema_check = providers.Object(wiring.check_schema)
+    schema_check = providers.Object(startup_checks.check_schema)
     # None without VOICEAUTH_TEMPLATE_KEY: the stores then keep voiceprints in the clear.
     cipher = providers.Singleton(wiring.template_cipher, settings)
     template_check = providers.Singleton(_template_check, cipher)
@@ -81,8 +81,15 @@ class Adapters(containers.DeclarativeContainer):
     detector = providers.Singleton(wiring.speech_detector)
     telephone = providers.Singleton(wiring.telephone_line)
     policy = providers.Singleton(_policy, settings, raw_model)
+    spoof = providers.Singleton(wiring.spoof_detector, settings)
     engine = providers.Singleton(
-        wiring.engine, model=model, detector=detector, policy=policy, telephone=telephone
+        wiring.engine,
+        settings,
+        model=model,
+        detector=detector,
+        policy=policy,
+        telephone=telephone,
+        spoof=spoof,
     )
     decoder = providers.Singleton(wiring.audio_decoder, settings)
     downloader = providers.Singleton(wiring.downloader, settings)

@@ -140,6 +140,13 @@ class Metrics:
             buckets=tuple(i / 20 for i in range(1, 21)),
             registry=self.registry,
         )
+        self.spoof = Histogram(
+            "voiceauth_spoof_probability",
+            "Synthetic-speech probability of assessed verifications, by risk level",
+            ["risk"],
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 1.0),
+            registry=self.registry,
+        )
         self.capture = Histogram(
             "voiceauth_capture_speech_seconds",
             "Net speech a decision used",

@@ -18,6 +18,10 @@ __all__ = ["MESSAGES", "attempt_out", "enrollment_out", "user_out", "verify_out"
 MESSAGES = {
     Decision.ACCEPT: "Voice verified: the caller matches the account holder.",
     Decision.REJECT: "Voice not verified: the caller does not match the account holder.",
+    Decision.STEP_UP: (
+        "Voice matches, but the audio may be synthetic or recorded: confirm the caller with "
+        "another factor, such as a one-time code or a call back to the number on file."
+    ),
     Decision.NOT_ENOUGH_SPEECH: (
         "Not enough speech: ask the caller to say a sentence or two, then check again."
     ),
@@ -67,6 +71,8 @@ def attempt_out(attempt: Attempt) -> AttemptOut:
         channel=attempt.channel,
         userId=str(attempt.user_id),
         error=attempt.error,
+        spoofScore=attempt.spoof_score,
+        spoofRisk=attempt.spoof_risk.value if attempt.spoof_risk else None,
     )
 
 
@@ -83,4 +89,6 @@ def verify_out(result: VerificationResult, *, threshold: float) -> VerifyRespons
         threshold=threshold,
         attemptId=str(result.attempt.id),
         audioSeconds=round(result.audio_seconds, 3),
+        spoofScore=result.attempt.spoof_score,
+        spoofRisk=result.attempt.spoof_risk.value if result.attempt.spoof_risk else None,
     )

@@ -68,6 +68,9 @@ class VerifyResponse(msgspec.Struct):
     attemptId: str  # noqa: N815
     records: None = None
     audioSeconds: float = 0.0  # noqa: N815 - audio heard until the decision, speech or not
+    # The synthetic-speech check: probability and risk (low/elevated/high); null when not made.
+    spoofScore: float | None = None  # noqa: N815
+    spoofRisk: str | None = None  # noqa: N815
 
 
 class AttemptOut(msgspec.Struct):
@@ -83,6 +86,8 @@ class AttemptOut(msgspec.Struct):
     channel: str
     userId: str  # noqa: N815
     error: str | None = None
+    spoofScore: float | None = None  # noqa: N815
+    spoofRisk: str | None = None  # noqa: N815
 
 
 class HistoryOut(msgspec.Struct):

@@ -81,6 +81,14 @@ class Settings:
     target_verify_speech: float = 8.0
     scoring: str = "calibrated"
 
+    # Synthetic speech (voiceauth_core.spoof_gate.SpoofGate): the operating point measured for
+    # the shipped AASIST calibration, on the fit half of the local spoof corpus (docs/spoofing.md).
+    spoof_check: bool = True
+    spoof_step_up: float = 0.6265
+    spoof_elevated: float = 0.5
+    spoof_baseline_margin: float = 5.0
+    spoof_enroll_refuse: float = 0.9637
+
     # Security.
     api_keys: tuple[str, ...] = ()
     allow_insecure: bool = False
@@ -183,6 +191,23 @@ class Settings:
                 "TARGET_VERIFY_SPEECH", float, defaults.target_verify_speech, low=0.5, high=120.0
             ),
             scoring=reader.choice("VOICEAUTH_SCORING", defaults.scoring, ("calibrated", "cosine")),
+            spoof_check=reader.flag("VOICEAUTH_SPOOF_CHECK", default=defaults.spoof_check),
+            spoof_step_up=reader.number(
+                "SPOOF_STEP_UP_THRESHOLD", float, defaults.spoof_step_up, low=0.01, high=1.0
+            ),
+            spoof_elevated=reader.number(
+                "SPOOF_ELEVATED_THRESHOLD", float, defaults.spoof_elevated, low=0.01, high=1.0
+            ),
+            spoof_baseline_margin=reader.number(
+                "SPOOF_BASELINE_MARGIN", float, defaults.spoof_baseline_margin, low=0.0, high=50.0
+            ),
+            spoof_enroll_refuse=reader.number(
+                "SPOOF_ENROLL_REFUSE_THRESHOLD",
+                float,
+                defaults.spoof_enroll_refuse,
+                low=0.01,
+                high=1.0,
+            ),
             api_keys=reader.items("VOICEAUTH_API_KEYS"),
             allow_insecure=reader.flag("VOICEAUTH_ALLOW_INSECURE", default=False),
             allow_private_networks=reader.flag("VOICEAUTH_ALLOW_PRIVATE_NETWORKS", default=False),
@@ -219,6 +244,8 @@ class Settings:
         """
         if self.db_pool_min > self.db_pool_max:
             raise SettingsError("DB_POOL_MIN must not exceed DB_POOL_MAX")
+        if self.spoof_elevated > self.spoof_step_up:
+            raise SettingsError("SPOOF_ELEVATED_THRESHOLD must not exceed SPOOF_STEP_UP_THRESHOLD")
         if self.vapi_customer_channel >= self.vapi_channels:
             raise SettingsError("VAPI_CUSTOMER_CHANNEL must be below VAPI_CHANNELS")
         if self.database_url is not None and not self.database_url.startswith(

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from voiceauth_adapters import pipeline
 from voiceauth_adapters.pipeline import Engine
 from voiceauth_core.quality import QualityGate
+from voiceauth_core.spoof_gate import SpoofGate
 from voiceauth_core.use_cases import CapturePlan, Enroll, Verify
 from voiceauth_web.settings import Settings
 
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
     from voiceauth_adapters.audio import FfmpegSoundfileDecoder
     from voiceauth_adapters.http import AudioSourceFactory, HttpDownloader
     from voiceauth_adapters.inference import BoundedInferencePool
-    from voiceauth_adapters.sealing import TemplateCensus
     from voiceauth_adapters.sealing.cipher import TemplateCipher
     from voiceauth_adapters.sql import Database
     from voiceauth_adapters.vapi import VapiListener
@@ -39,21 +39,17 @@ if TYPE_CHECKING:
         EmbeddingModel,
         ScoringPolicy,
         SpeechDetector,
+        SpoofDetector,
         TelephoneChannel,
         UserRepository,
     )
     from voiceauth_web.security import RateLimiter
 
 __all__ = [
-    "CLEAR_TEMPLATES_WARNING",
-    "MIGRATE_COMMAND",
-    "ROTATE_COMMAND",
     "Engine",
     "audio_decoder",
     "audio_sources",
     "capture_plan",
-    "check_schema",
-    "check_templates",
     "database",
     "downloader",
     "embedding_model",
@@ -64,23 +60,14 @@ __all__ = [
     "rate_limiter",
     "scoring_policy",
     "speech_detector",
+    "spoof_detector",
+    "spoof_gate",
     "stores",
     "telephone_line",
     "template_cipher",
     "tool_plan",
     "verify",
 ]
-
-#: The command that brings a database up to this version's schema; named in start-up errors.
-MIGRATE_COMMAND = "voiceauth db migrate"
-#: The command that seals every voiceprint under the current template key.
-ROTATE_COMMAND = "voiceauth db rotate-key"
-#: What the service logs, and the commands that touch voiceprints print, without a template key.
-CLEAR_TEMPLATES_WARNING = (
-    "VOICEAUTH_TEMPLATE_KEY is not set: voiceprints are stored in the clear "
-    "(make a key with `voiceauth db new-key`)"
-)
-
 
 # Storage.
 
@@ -128,31 +115,6 @@ def stores(database: Database, cipher: TemplateCipher | None) -> tuple[UserRepos
     return database.stores(cipher)
 
 
-async def check_schema(database: Database) -> None:
-    """Refuse to serve on a database whose schema is behind or ahead of this code.
-
-    Raises:
-        SchemaVersionError: The message names what to do (``voiceauth db migrate``, or upgrade).
-        StorageUnavailableError: The database cannot be reached.
-    """
-    status = await database.schema_status()
-    status.require_current(migrate_command=MIGRATE_COMMAND)
-
-
-async def check_templates(database: Database, cipher: TemplateCipher | None) -> TemplateCensus:
-    """Refuse to serve voiceprints this configuration cannot open (a key removed or replaced).
-
-    Call it at start-up, after :func:`check_schema`. Returns the census, for the start-up log.
-
-    Raises:
-        TemplateProtectionError: Rows are sealed and no key, or not their key, is configured.
-        StorageUnavailableError: The database cannot be reached.
-    """
-    census = await database.template_census()
-    census.require_readable(cipher)
-    return census
-
-
 # Audio, model and scoring.
 
 
@@ -184,6 +146,27 @@ def telephone_line() -> TelephoneChannel:
     return pipeline.telephone_line()
 
 
+def spoof_detector(settings: Settings) -> SpoofDetector | None:
+    """The synthetic-speech countermeasure, or None with ``VOICEAUTH_SPOOF_CHECK=0``.
+
+    Raises:
+        ModelUnavailableError: Its weights or calibration are missing (``voiceauth model fetch``).
+    """
+    if not settings.spoof_check:
+        return None
+    return pipeline.spoof_detector(cache_dir=settings.cache_dir)
+
+
+def spoof_gate(settings: Settings) -> SpoofGate:
+    """When a spoof assessment turns an accept into a step-up, and refuses an enrolment."""
+    return SpoofGate(
+        step_up_probability=settings.spoof_step_up,
+        elevated_probability=settings.spoof_elevated,
+        baseline_margin=settings.spoof_baseline_margin,
+        refuse_enroll_probability=settings.spoof_enroll_refuse,
+    )
+
+
 def scoring_policy(
     settings: Settings,
     model_id: str,
@@ -210,14 +193,23 @@ def audio_decoder(settings: Settings) -> FfmpegSoundfileDecoder:
 
 
 def engine(
+    settings: Settings,
     *,
     model: EmbeddingModel,
     detector: SpeechDetector,
     policy: ScoringPolicy,
     telephone: TelephoneChannel | None,
+    spoof: SpoofDetector | None,
 ) -> Engine:
     """The ports every use case shares (the container passes its instrumented ones)."""
-    return Engine(model=model, detector=detector, policy=policy, telephone=telephone)
+    return Engine(
+        model=model,
+        detector=detector,
+        policy=policy,
+        telephone=telephone,
+        spoof=spoof,
+        spoof_gate=spoof_gate(settings),
+    )
 
 
 # The network.

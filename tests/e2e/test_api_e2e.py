@@ -3,6 +3,8 @@ server and a local VAPI-compatible listen server."""
 
 from __future__ import annotations
 
+import asyncio
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -68,6 +70,9 @@ async def test_enrol_verify_history_tool_call_and_erase(service: str) -> None:
         assert accepted.status_code == 200, accepted.text
         assert accepted.json()["success"] is True
         assert accepted.json()["decision"] == "accept"
+        # Every scored verification carries the synthetic-speech check's probability and risk.
+        assert 0.0 <= accepted.json()["spoofScore"] <= 1.0
+        assert accepted.json()["spoofRisk"] in ("low", "elevated")
 
         # The same caller over a phone line (8 kHz G.711 heard back, as an 8 kHz stream): the
         # wide-band enrolment is compared with its phone-band voiceprint.
@@ -94,6 +99,7 @@ async def test_enrol_verify_history_tool_call_and_erase(service: str) -> None:
 
         history = (await client.get(f"/api/v1/users/{user}/auth-history", headers=KEY)).json()
         assert [a["success"] for a in history["attempts"]] == [False, True, True]
+        assert all(a["spoofRisk"] is not None for a in history["attempts"])  # the log keeps it
 
         # VAPI calls the tool with its secret; the listen URL comes from the call object.
         tool_call = tool_call_message(
@@ -116,3 +122,26 @@ async def test_enrol_verify_history_tool_call_and_erase(service: str) -> None:
         assert (
             await client.get("/api/v1/users", headers={"X-API-Key": "wrong"})
         ).status_code == 401
+
+
+async def test_clearly_synthetic_enrolment_audio_is_refused(service: str, tmp_path: Path) -> None:
+    """A text-to-speech voice (espeak-ng, from `make system-deps`) cannot become a voiceprint."""
+    wav = tmp_path / "tts.wav"
+    text = "My name is Alice and I would like to check the balance of my savings account today."
+    await asyncio.to_thread(
+        subprocess.run,
+        ["espeak-ng", "-v", "en-us", "-w", str(wav), text],
+        check=True,
+        timeout=60,
+    )
+    user = str(uuid.uuid4())
+    async with httpx.AsyncClient(base_url=service, timeout=60) as client:
+        refused = await client.post(
+            f"/api/v1/users/{user}/enrollments",
+            files={"file": ("tts.wav", wav.read_bytes(), "audio/wav")},
+            headers=KEY,
+        )
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"] == "AudioProcessingError"
+        assert "synthetic" in refused.json()["message"]
+        assert (await client.get(f"/api/v1/users/{user}", headers=KEY)).status_code == 404

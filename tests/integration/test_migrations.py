@@ -57,7 +57,7 @@ from voiceauth_core import (
     UserId,
 )
 from voiceauth_core.ports import AttemptLog, UserRepository
-from voiceauth_web.wiring import MIGRATE_COMMAND, check_schema
+from voiceauth_web.startup_checks import MIGRATE_COMMAND, check_schema
 
 pytestmark = pytest.mark.integration
 

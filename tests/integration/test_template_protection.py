@@ -24,7 +24,7 @@ from voiceauth_core import Enrollment, TemplateProtectionError, UserId
 from voiceauth_core.ports import UserRepository
 from voiceauth_web.containers import build_container
 from voiceauth_web.settings import Settings
-from voiceauth_web.wiring import check_templates
+from voiceauth_web.startup_checks import check_templates
 
 pytestmark = pytest.mark.integration
 

@@ -38,6 +38,8 @@ def service_and_eval(
     """The service's use cases and the evaluator's, over one engine and one pair of stores."""
     settings = Settings()
     engine = wiring.engine(
+        settings,
+        spoof=None,
         model=SpectralEmbeddingModel(),
         detector=EnergySpeechDetector(),
         policy=CosinePolicy(threshold=settings.voice_threshold),

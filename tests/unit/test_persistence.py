@@ -31,7 +31,7 @@ from voiceauth_adapters.sqlite.migrator import statements
 from voiceauth_core import UserId
 from voiceauth_web import wiring
 from voiceauth_web.settings import Settings, SettingsError
-from voiceauth_web.wiring import MIGRATE_COMMAND
+from voiceauth_web.startup_checks import MIGRATE_COMMAND
 
 pytestmark = pytest.mark.unit
 

@@ -1,9 +1,9 @@
 """Spoof calibrations as small JSON files: read, write, and the one that ships with the package.
 
 A file holds ``{"detector_id": ..., "scale": ..., "offset": ..., "note": ...}``; ``note`` (where
-the fit came from) is optional and only for people. No fitted calibration ships yet: it is fitted
-on a local corpus of genuine and spoofed calls and written with :func:`write_calibration` to
-:data:`SHIPPED_CALIBRATION`, together with a ``SOURCE.md`` saying what it was fitted on.
+the fit came from) is optional and only for people. The shipped one (:data:`SHIPPED_CALIBRATION`)
+was fitted by ``voiceauth eval --spoof --write-calibration`` on the fit half of the local spoof
+corpus; ``data/SOURCE.md`` says what it was fitted on and how to refit it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from voiceauth_core.spoofing import SpoofCalibration
 
 __all__ = ["SHIPPED_CALIBRATION", "read_calibration", "shipped_calibration", "write_calibration"]
 
-#: Where the package's fitted calibration of AASIST lives (absent until one is fitted).
+#: Where the package's fitted calibration of AASIST lives.
 SHIPPED_CALIBRATION = Path(__file__).with_name("data") / "calibration.json"
 _KEYS = {"detector_id", "scale", "offset", "note"}
 

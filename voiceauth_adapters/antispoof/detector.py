@@ -1,9 +1,10 @@
 """AASIST as the core's ``SpoofDetector``: the ONNX export run by onnxruntime, off the event loop.
 
-Speech is cut as AASIST was trained: windows of 64,600 samples (about 4.04 s at 16 kHz),
-consecutive, the last one ending at the end of the speech (:func:`window_bounds`); speech
-shorter than a window is repeated to fill it, as AASIST's data loader does, down to
-``MIN_SPOOF_SPEECH_S`` (shorter is refused).
+Speech is first set to one level (:func:`normalise_level`: RMS -26 dBFS), then cut as AASIST
+was trained: windows of 64,600 samples (about 4.04 s at 16 kHz), consecutive, the last one
+ending at the end of the speech (:func:`window_bounds`); speech shorter than a window is
+repeated to fill it, as AASIST's data loader does, down to ``MIN_SPOOF_SPEECH_S`` (shorter is
+refused).
 """
 
 from __future__ import annotations
@@ -27,7 +28,32 @@ from voiceauth_core.spoofing import (
     window_bounds,
 )
 
-__all__ = ["AasistDetector", "fill_window"]
+__all__ = ["SPEECH_LEVEL_DBFS", "AasistDetector", "fill_window", "normalise_level"]
+
+#: The RMS level speech is set to before AASIST hears it: telephony's nominal speech level
+#: (ITU-T P.56's -26 dBov), chosen, not fitted. AASIST reads loudness as evidence: the same spoof
+#: played 12 dB quieter scored about 8 lower, and its EER against genuine calls went from 14 %
+#: to 42 % (docs/spoofing.md). A caller's level is theirs to choose, so it is taken away.
+SPEECH_LEVEL_DBFS = -26.0
+#: The largest magnitude a normalised sample may reach: louder peaks lower the gain instead.
+_CEILING = 0.99
+
+
+def normalise_level(
+    samples: npt.NDArray[np.float32], dbfs: float = SPEECH_LEVEL_DBFS
+) -> npt.NDArray[np.float32]:
+    """``samples`` scaled to an RMS of ``dbfs``, the gain lowered where a peak would pass
+    :data:`_CEILING` (never clipped); silence is returned as it is."""
+    values = samples.astype(np.float64)
+    rms = float(np.sqrt(np.mean(np.square(values)))) if values.size else 0.0
+    if rms <= 0.0:
+        return samples
+    gain = 10.0 ** (dbfs / 20.0) / rms
+    peak = float(np.max(np.abs(values))) * gain
+    if peak > _CEILING:
+        gain *= _CEILING / peak
+    scaled: npt.NDArray[np.float32] = (values * gain).astype(np.float32)
+    return scaled
 
 
 def fill_window(samples: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
@@ -42,27 +68,44 @@ class AasistDetector:
     """AASIST (ASVspoof 2019 LA) scores in onnxruntime, calibrated into a probability.
 
     Build it with :meth:`load`. :meth:`scores` is the synchronous compute (speech in, one raw
-    score per window out); :meth:`assess` runs it in a worker thread (``asyncio.to_thread``).
+    score per window out); :meth:`assess` sets the speech's level, then runs it in a worker
+    thread (``asyncio.to_thread``).
 
     Args:
         session: An onnxruntime session of the export (:mod:`voiceauth_adapters.antispoof.export`).
-        calibration: Fitted on this detector's scores (see ``antispoof.calibration``).
+        calibration: Fitted on this detector's scores (see ``antispoof.calibration``), with the
+            same ``level_dbfs``.
+        level_dbfs: The RMS level :meth:`assess` sets speech to (None: as it comes, which only
+            the evaluation's before/after comparison wants).
 
     Raises:
         ModelMismatchError: The calibration was fitted for another detector.
     """
 
-    def __init__(self, session: Any, *, calibration: SpoofCalibration) -> None:
+    def __init__(
+        self,
+        session: Any,
+        *,
+        calibration: SpoofCalibration,
+        level_dbfs: float | None = SPEECH_LEVEL_DBFS,
+    ) -> None:
         if calibration.detector_id != DETECTOR_ID:
             raise ModelMismatchError(
                 f"a calibration for {calibration.detector_id!r} cannot calibrate {DETECTOR_ID}"
             )
         self._session = session
         self._calibration = calibration
+        self._level_dbfs = level_dbfs
 
     @classmethod
     def load(
-        cls, weights: Path, *, export_dir: Path, calibration: SpoofCalibration, threads: int = 1
+        cls,
+        weights: Path,
+        *,
+        export_dir: Path,
+        calibration: SpoofCalibration,
+        threads: int = 1,
+        level_dbfs: float | None = SPEECH_LEVEL_DBFS,
     ) -> AasistDetector:
         """Verify the weights, export them to ONNX once, open an onnxruntime session.
 
@@ -72,6 +115,7 @@ class AasistDetector:
             calibration: Maps the mean raw score to a probability; required, since the raw
                 scale means nothing on its own (``shipped_calibration()`` once one ships).
             threads: onnxruntime intra-op threads per call.
+            level_dbfs: The level speech is set to first (None: none; see the class).
 
         Raises:
             ModelUnavailableError: The weights are missing or fail their SHA-256 check.
@@ -87,12 +131,18 @@ class AasistDetector:
         session, _ = cpu_session(
             path, threads=threads, remake=lambda: ensure_export(weights, export_dir)[0]
         )
-        return cls(session, calibration=calibration)
+        return cls(session, calibration=calibration, level_dbfs=level_dbfs)
 
     @property
     def detector_id(self) -> str:
         """``aasist-asvspoof2019-la@`` and the weights' SHA-256 prefix."""
         return DETECTOR_ID
+
+    @property
+    def front_end(self) -> str:
+        """What :meth:`assess` does to speech before the network, for score caches:
+        ``rms-26dBFS``, or ``none``."""
+        return "none" if self._level_dbfs is None else f"rms{self._level_dbfs:+g}dBFS"
 
     def scores(self, samples: npt.NDArray[np.float32]) -> list[tuple[int, int, float]]:
         """``(start, end, raw score)`` for each window of 16 kHz speech, in order."""
@@ -103,8 +153,14 @@ class AasistDetector:
             rows.append((start, end, float(np.asarray(output).reshape(-1)[0])))
         return rows
 
+    def _level_and_score(self, samples: npt.NDArray[np.float32]) -> list[tuple[int, int, float]]:
+        if self._level_dbfs is not None:
+            samples = normalise_level(samples, self._level_dbfs)
+        return self.scores(samples)
+
     async def assess(self, speech: Audio) -> SpoofAssessment:
-        """Score each window of ``speech`` in a worker thread, and calibrate their mean.
+        """Set ``speech`` to one level, score each window in a worker thread, and calibrate
+        their mean.
 
         Raises:
             AudioProcessingError: Not 16 kHz audio (``bad_rate``), or less than
@@ -120,7 +176,7 @@ class AasistDetector:
                 f"at least {MIN_SPOOF_SPEECH_S:g} s of speech is needed to assess spoofing",
                 reason="too_short",
             )
-        rows = await asyncio.to_thread(self.scores, speech.samples)
+        rows = await asyncio.to_thread(self._level_and_score, speech.samples)
         segments = tuple(
             SpoofSegment(start_s=start / CANONICAL_RATE, end_s=end / CANONICAL_RATE, score=score)
             for start, end, score in rows

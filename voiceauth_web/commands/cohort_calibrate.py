@@ -80,7 +80,7 @@ def _run_calibrate(args: argparse.Namespace) -> int:
         print(f"voiceauth cohort calibrate: {exc.message}", file=sys.stderr)
         return 2
     gate, plan = wiring.quality_gate(settings), wiring.capture_plan(settings)
-    engine = corpus.engine(parts, recorder)
+    engine = corpus.engine(parts, recorder, settings)
     recorded: list[RecordedTrial] = []
     for name in conditions:
         enroll_channel, test_channel = name.split("/")

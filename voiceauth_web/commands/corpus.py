@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from voiceauth_adapters.evaluation.cache import CachedModel, CachedSpeechDetector
     from voiceauth_adapters.evaluation.trials import Segment
     from voiceauth_adapters.pipeline import Engine
-    from voiceauth_core.ports import AudioDecoder, ScoringPolicy
+    from voiceauth_core.ports import AudioDecoder, ScoringPolicy, SpoofDetector
 
 __all__ = [
     "DEFAULT_PATTERN",
@@ -178,13 +178,21 @@ def parts(args: argparse.Namespace, settings: Settings) -> Parts:
     )
 
 
-def engine(heard: Parts, policy: ScoringPolicy) -> Engine:
-    """The service's engine over the cached model and detector, scoring with ``policy``."""
+def engine(
+    heard: Parts, policy: ScoringPolicy, settings: Settings, spoof: SpoofDetector | None = None
+) -> Engine:
+    """The service's engine over the cached model and detector, scoring with ``policy``.
+
+    Speaker accuracy is measured without the synthetic-speech check unless ``spoof`` is given
+    (``voiceauth eval --spoof-check``): its step-ups are then counted apart.
+    """
     return wiring.engine(
+        settings,
         model=heard.model,
         detector=heard.detector,
         policy=policy,
         telephone=wiring.telephone_line(),
+        spoof=spoof,
     )
 
 

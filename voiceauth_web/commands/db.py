@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from voiceauth_web import wiring
 from voiceauth_web.settings import Settings
-from voiceauth_web.wiring import MIGRATE_COMMAND, ROTATE_COMMAND
+from voiceauth_web.startup_checks import MIGRATE_COMMAND, ROTATE_COMMAND, check_schema
 
 if TYPE_CHECKING:
     from voiceauth_adapters.migrations import SchemaStatus
@@ -183,7 +183,7 @@ async def _rotate(settings: Settings, *, batch_size: int) -> int:
     last: ResealProgress | None = None
     try:
         async with database:
-            await wiring.check_schema(database)
+            await check_schema(database)
             async for progress in database.reseal_templates(cipher, batch_size=batch_size):
                 print(f"  resealed {progress.done}/{progress.total} voiceprints", flush=True)
                 last = progress

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from voiceauth_web import wiring
-from voiceauth_web.commands import Subcommands, corpus
+from voiceauth_web.commands import Subcommands, corpus, evaluate_spoof
 from voiceauth_web.settings import Settings
 
 if TYPE_CHECKING:
@@ -38,6 +38,7 @@ def register(subparsers: Subcommands) -> None:
         ),
     )
     corpus.add_corpus_arguments(evaluate)
+    evaluate_spoof.add_arguments(evaluate)
     channels = ("clean", "phone", "mobile")
     evaluate.add_argument("--enroll-channel", choices=channels, default="clean")
     evaluate.add_argument(
@@ -99,6 +100,8 @@ def _policy(args: argparse.Namespace, settings: Settings, model_id: str) -> Scor
 
 
 def _run_eval(args: argparse.Namespace) -> int:
+    if args.spoof:
+        return evaluate_spoof.run(args)
     from voiceauth_adapters.evaluation.plot import plot_title, write_plot
     from voiceauth_adapters.evaluation.report import (
         eval_report,
@@ -127,7 +130,7 @@ def _run_eval(args: argparse.Namespace) -> int:
         return 2
     gate, plan = wiring.quality_gate(settings), wiring.capture_plan(settings)
     evaluator = Evaluator(
-        engine=corpus.engine(parts, policy),
+        engine=corpus.engine(parts, policy, settings),
         decoder=parts.decoder,
         gate=gate,
         plan=plan,

@@ -41,7 +41,7 @@ def register(subparsers: Subcommands) -> None:
 async def _with_database(settings: Settings, work: Work) -> int | None:
     """Open the database, run ``serve``'s start-up checks on it, then ``work(container)``."""
     from voiceauth_web.containers import build_container, check_database  # noqa: PLC0415
-    from voiceauth_web.wiring import CLEAR_TEMPLATES_WARNING  # noqa: PLC0415
+    from voiceauth_web.startup_checks import CLEAR_TEMPLATES_WARNING  # noqa: PLC0415
 
     container = build_container(settings)
     database = container.adapters.database()

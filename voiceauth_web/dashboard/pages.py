@@ -159,6 +159,14 @@ def verify_page(client: ApiClient) -> None:
         raw = result.get("rawScore")
         cols[2].metric("Raw cosine", "—" if raw is None else f"{raw:.3f}")
         cols[3].metric("Speech used", f"{result['speechSeconds']:.1f} s")
+        spoof = result.get("spoofScore")
+        if spoof is not None:
+            st.metric(
+                "Synthetic-speech probability",
+                f"{spoof:.3f}",
+                f"risk {result.get('spoofRisk')}",
+                delta_color="off",
+            )
 
 
 def _attempt_frame(attempts: list[dict[str, Any]]) -> pd.DataFrame:
@@ -213,6 +221,24 @@ def analytics_page(client: ApiClient) -> None:
             .encode(x="threshold:Q")
         )
         st.altair_chart(bars + rule, width="stretch")
+    if "spoofScore" in frame and frame["spoofScore"].notna().any():
+        st.subheader("Synthetic-speech risk")
+        assessed = frame.dropna(subset=["spoofScore"])
+        st.altair_chart(
+            alt.Chart(assessed)
+            .mark_bar(opacity=0.7)
+            .encode(
+                x=alt.X(
+                    "spoofScore:Q",
+                    bin=alt.Bin(maxbins=20),
+                    scale=alt.Scale(domain=[0, 1]),
+                    title="probability the audio is synthetic or replayed",
+                ),
+                y="count():Q",
+                color="spoofRisk:N",
+            ),
+            width="stretch",
+        )
     st.subheader("One user's history")
     chosen = st.selectbox("User", sorted(frame["userId"].unique()), key="analytics_user")
     mine = frame[frame["userId"] == chosen]

@@ -38,6 +38,9 @@ def observe(metrics: Metrics, result: VerificationResult, channel: str) -> None:
     metrics.capture.observe(result.speech_seconds)
     if result.score is not None:
         metrics.scores.observe(result.score.calibrated)
+    attempt = result.attempt
+    if attempt.spoof_score is not None and attempt.spoof_risk is not None:
+        metrics.spoof.labels(attempt.spoof_risk.value).observe(attempt.spoof_score)
 
 
 @post("/api/v1/verify-password", status_code=200, guards=[require_json], tags=["verification"])

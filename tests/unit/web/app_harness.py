@@ -18,6 +18,7 @@ from voiceauth_core.testing import (
     SpectralEmbeddingModel,
     WaveDecoder,
 )
+from voiceauth_core.testing.spoofing import SpectralFluxSpoofDetector
 from voiceauth_web.app import create_app
 from voiceauth_web.containers import Container, build_container
 from voiceauth_web.settings import Settings
@@ -40,7 +41,7 @@ async def _schema_ok(database: Any) -> None:
 
 
 def fake_container(tmp_path: Path, **overrides: Any) -> Container:
-    """A container whose model, detector, decoder, stores and policy are the core's fakes."""
+    """A container whose model, detectors, decoder, stores and policy are the core's fakes."""
     settings = dataclasses.replace(
         Settings(data_dir=tmp_path, cache_dir=tmp_path / "cache"),
         allow_private_networks=True,
@@ -58,6 +59,7 @@ def fake_container(tmp_path: Path, **overrides: Any) -> Container:
     adapters.raw_attempts.override(providers.Object(InMemoryAttemptLog(store)))
     adapters.raw_model.override(providers.Object(SpectralEmbeddingModel()))
     adapters.detector.override(providers.Object(EnergySpeechDetector()))
+    adapters.spoof.override(providers.Object(SpectralFluxSpoofDetector()))
     adapters.decoder.override(providers.Object(WaveDecoder()))
     adapters.policy.override(providers.Object(CosinePolicy(threshold=settings.voice_threshold)))
     adapters.clock.override(providers.Object(ManualClock()))

@@ -1,0 +1,1 @@
+"""The spoof evaluation: corpus scores, speaker- and family-disjoint splits, fits, the report."""
