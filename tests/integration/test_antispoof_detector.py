@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +18,9 @@ from voiceauth_adapters.antispoof import DETECTOR_ID, AasistDetector, export_dir
 from voiceauth_adapters.antispoof.detector import fill_window
 from voiceauth_adapters.antispoof.export import PARITY_TOLERANCE
 from voiceauth_adapters.antispoof.network import Model, load_network
+from voiceauth_adapters.inference import WorkerPool
 from voiceauth_adapters.speechbrain import ModelIntegrityError
-from voiceauth_core import Audio, ModelMismatchError, SpoofCalibration
+from voiceauth_core import Audio, ModelMismatchError, ServiceBusyError, SpoofCalibration
 
 pytestmark = pytest.mark.integration
 
@@ -104,3 +107,29 @@ def test_tampered_weights_are_refused_at_load(tmp_path: Path) -> None:
     with pytest.raises(ModelIntegrityError, match="REFUSED"):
         AasistDetector.load(weights, export_dir=tmp_path, calibration=SOFTMAX)
     assert not onnx_path(tmp_path).exists()
+
+
+async def test_assessments_share_the_speaker_models_worker_pool() -> None:
+    """The service hands AASIST the embedding pool: a full pool refuses an assessment instead
+    of running a third network beside the two it already runs."""
+    pool = WorkerPool(workers=1, queue_timeout=0.0)
+    weights = aasist_weights()
+    detector = AasistDetector.load(
+        weights, export_dir=export_dir_for(weights, cache_dir()), calibration=SOFTMAX, workers=pool
+    )
+    clip = Audio.concatenate([speech("103_a"), speech("103_b")])
+    release = threading.Event()
+    try:
+        holder = asyncio.create_task(pool.run(release.wait))
+        while pool.busy == 0:  # noqa: ASYNC110 - a worker thread's progress has no event
+            await asyncio.sleep(0.01)
+        with pytest.raises(ServiceBusyError):
+            await detector.assess(clip)
+        release.set()
+        await holder
+        assessment = await detector.assess(clip)
+        assert 0.0 <= assessment.probability <= 1.0
+        assert pool.busy == 0
+    finally:
+        release.set()
+        pool.close()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -27,6 +27,9 @@ from voiceauth_core.spoofing import (
     SpoofSegment,
     window_bounds,
 )
+
+if TYPE_CHECKING:
+    from voiceauth_adapters.inference.pool import WorkerPool
 
 __all__ = ["SPEECH_LEVEL_DBFS", "AasistDetector", "fill_window", "normalise_level"]
 
@@ -69,7 +72,8 @@ class AasistDetector:
 
     Build it with :meth:`load`. :meth:`scores` is the synchronous compute (speech in, one raw
     score per window out); :meth:`assess` sets the speech's level, then runs it in a worker
-    thread (``asyncio.to_thread``).
+    thread: one of ``workers`` (the service passes the speaker model's pool, so the two networks
+    share the cores and the bounded wait), else ``asyncio.to_thread``.
 
     Args:
         session: An onnxruntime session of the export (:mod:`voiceauth_adapters.antispoof.export`).
@@ -77,6 +81,7 @@ class AasistDetector:
             same ``level_dbfs``.
         level_dbfs: The RMS level :meth:`assess` sets speech to (None: as it comes, which only
             the evaluation's before/after comparison wants).
+        workers: The worker pool assessments run in (None: ``asyncio.to_thread``).
 
     Raises:
         ModelMismatchError: The calibration was fitted for another detector.
@@ -88,6 +93,7 @@ class AasistDetector:
         *,
         calibration: SpoofCalibration,
         level_dbfs: float | None = SPEECH_LEVEL_DBFS,
+        workers: WorkerPool | None = None,
     ) -> None:
         if calibration.detector_id != DETECTOR_ID:
             raise ModelMismatchError(
@@ -96,6 +102,7 @@ class AasistDetector:
         self._session = session
         self._calibration = calibration
         self._level_dbfs = level_dbfs
+        self._workers = workers
 
     @classmethod
     def load(
@@ -106,6 +113,7 @@ class AasistDetector:
         calibration: SpoofCalibration,
         threads: int = 1,
         level_dbfs: float | None = SPEECH_LEVEL_DBFS,
+        workers: WorkerPool | None = None,
     ) -> AasistDetector:
         """Verify the weights, export them to ONNX once, open an onnxruntime session.
 
@@ -116,6 +124,7 @@ class AasistDetector:
                 scale means nothing on its own (``shipped_calibration()`` once one ships).
             threads: onnxruntime intra-op threads per call.
             level_dbfs: The level speech is set to first (None: none; see the class).
+            workers: The worker pool assessments run in (None: ``asyncio.to_thread``).
 
         Raises:
             ModelUnavailableError: The weights are missing or fail their SHA-256 check.
@@ -131,7 +140,7 @@ class AasistDetector:
         session, _ = cpu_session(
             path, threads=threads, remake=lambda: ensure_export(weights, export_dir)[0]
         )
-        return cls(session, calibration=calibration, level_dbfs=level_dbfs)
+        return cls(session, calibration=calibration, level_dbfs=level_dbfs, workers=workers)
 
     @property
     def detector_id(self) -> str:
@@ -165,6 +174,7 @@ class AasistDetector:
         Raises:
             AudioProcessingError: Not 16 kHz audio (``bad_rate``), or less than
                 ``MIN_SPOOF_SPEECH_S`` of it (``too_short``).
+            ServiceBusyError: The worker pool stayed full past its wait.
         """
         if speech.sample_rate != CANONICAL_RATE:
             raise AudioProcessingError(
@@ -176,7 +186,10 @@ class AasistDetector:
                 f"at least {MIN_SPOOF_SPEECH_S:g} s of speech is needed to assess spoofing",
                 reason="too_short",
             )
-        rows = await asyncio.to_thread(self._level_and_score, speech.samples)
+        if self._workers is None:
+            rows = await asyncio.to_thread(self._level_and_score, speech.samples)
+        else:
+            rows = await self._workers.run(self._level_and_score, speech.samples)
         segments = tuple(
             SpoofSegment(start_s=start / CANONICAL_RATE, end_s=end / CANONICAL_RATE, score=score)
             for start, end, score in rows

@@ -9,13 +9,14 @@ from voiceauth_adapters.inference.backends import (
     backend_variant,
     load_embedder,
 )
-from voiceauth_adapters.inference.pool import BatchEmbedder, BoundedInferencePool
+from voiceauth_adapters.inference.pool import BatchEmbedder, BoundedInferencePool, WorkerPool
 
 __all__ = [
     "BACKENDS",
     "DEFAULT_BACKEND",
     "BatchEmbedder",
     "BoundedInferencePool",
+    "WorkerPool",
     "backend_variant",
     "load_embedder",
 ]

@@ -1,18 +1,20 @@
-"""A bounded worker pool in front of a synchronous embedding model, as the core's port.
+"""A bounded worker pool for CPU-bound model work, and the embedding model over it.
 
 Inference never runs on the event loop: each call takes a worker slot (waiting at most
 ``queue_timeout`` seconds for one) and then runs on one of ``workers`` threads. When every slot
 stays taken past the wait, the call fails with ``ServiceBusyError`` (HTTP 503) instead of piling
-up unbounded work behind a saturated CPU.
+up unbounded work behind a saturated CPU. The speaker model and the anti-spoofing network share
+one :class:`WorkerPool`, so together they never run more computations at once than the pool
+has workers (one per core by default).
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -21,10 +23,12 @@ from voiceauth_core.audio import CANONICAL_RATE, Audio
 from voiceauth_core.embedding import Embedding
 from voiceauth_core.errors import AudioProcessingError, ServiceBusyError
 
-__all__ = ["BatchEmbedder", "BoundedInferencePool", "usable_cores"]
+__all__ = ["BatchEmbedder", "BoundedInferencePool", "WorkerPool", "usable_cores"]
 
 #: The shortest input embedded (0.1 s), as in the SpeechBrain adapter.
 MIN_SAMPLES = CANONICAL_RATE // 10
+
+_T = TypeVar("_T")
 
 
 class BatchEmbedder(Protocol):
@@ -47,19 +51,17 @@ def usable_cores() -> int:
     return os.cpu_count() or 1
 
 
-class BoundedInferencePool:
-    """``EmbeddingModel`` over a ``BatchEmbedder``: N worker threads and a bounded wait.
+class WorkerPool:
+    """N worker threads behind N slots, and a bounded wait for a slot.
 
     Args:
-        model: The synchronous model (its ``embed_batch`` must be safe to call from threads).
-        workers: Inference calls that run at once (0: one per usable core).
+        workers: Computations that run at once (0: one per usable core).
         queue_timeout: Seconds a call waits for a free worker before ``ServiceBusyError``.
     """
 
-    def __init__(self, model: BatchEmbedder, *, workers: int = 0, queue_timeout: float) -> None:
+    def __init__(self, *, workers: int = 0, queue_timeout: float) -> None:
         if queue_timeout < 0:
             raise ValueError("queue_timeout must be >= 0")
-        self._model = model
         self.workers = workers or usable_cores()
         self._queue_timeout = queue_timeout
         self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="inference")
@@ -68,29 +70,16 @@ class BoundedInferencePool:
         self._taken = 0
 
     @property
-    def model_id(self) -> str:
-        """The wrapped model's identifier."""
-        return self._model.model_id
-
-    @property
     def busy(self) -> int:
         """Worker slots taken right now (running or about to run)."""
         return self._taken
 
-    async def embed(self, audio: Audio) -> Embedding:
-        """The speaker embedding of 16 kHz speech, computed on a worker thread.
+    async def run(self, compute: Callable[..., _T], *args: object) -> _T:
+        """``compute(*args)`` on a worker thread, once a slot is free.
 
         Raises:
-            AudioProcessingError: The audio is at another rate or shorter than 0.1 s.
             ServiceBusyError: No worker became free within ``queue_timeout`` seconds.
         """
-        if audio.sample_rate != CANONICAL_RATE:
-            raise AudioProcessingError(
-                f"the model needs {CANONICAL_RATE} Hz audio, not {audio.sample_rate} Hz",
-                reason="bad_rate",
-            )
-        if len(audio.samples) < MIN_SAMPLES:
-            raise AudioProcessingError("too little speech to embed", reason="too_short")
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.workers)
         slots = self._slots
@@ -111,15 +100,14 @@ class BoundedInferencePool:
             slots.release()
 
         try:
-            future = self._executor.submit(self._model.embed_batch, [audio.samples])
+            future = self._executor.submit(compute, *args)
         except BaseException:
             release()
             raise
         # The slot frees when the thread finishes, not when the caller stops waiting: a
         # cancelled request (client gone) still occupies its core until the compute ends.
         future.add_done_callback(lambda _: loop.call_soon_threadsafe(release))
-        vectors = await asyncio.wrap_future(future)
-        return Embedding.from_vector(vectors[0], self._model.model_id)
+        return await asyncio.wrap_future(future)
 
     def _busy(self) -> ServiceBusyError:
         return ServiceBusyError(
@@ -128,8 +116,58 @@ class BoundedInferencePool:
         )
 
     def close(self) -> None:
-        """Stop the worker threads (waits for running inferences) and close the model."""
+        """Stop the worker threads (waits for running computations)."""
         self._executor.shutdown(wait=True)
+
+
+class BoundedInferencePool:
+    """``EmbeddingModel`` over a ``BatchEmbedder``, computed in a :class:`WorkerPool`.
+
+    Args:
+        model: The synchronous model (its ``embed_batch`` must be safe to call from threads).
+        workers: Inference calls that run at once (0: one per usable core).
+        queue_timeout: Seconds a call waits for a free worker before ``ServiceBusyError``.
+    """
+
+    def __init__(self, model: BatchEmbedder, *, workers: int = 0, queue_timeout: float) -> None:
+        self._model = model
+        self.worker_pool = WorkerPool(workers=workers, queue_timeout=queue_timeout)
+
+    @property
+    def model_id(self) -> str:
+        """The wrapped model's identifier."""
+        return self._model.model_id
+
+    @property
+    def workers(self) -> int:
+        """Computations that run at once."""
+        return self.worker_pool.workers
+
+    @property
+    def busy(self) -> int:
+        """Worker slots taken right now (running or about to run), by any user of the pool."""
+        return self.worker_pool.busy
+
+    async def embed(self, audio: Audio) -> Embedding:
+        """The speaker embedding of 16 kHz speech, computed on a worker thread.
+
+        Raises:
+            AudioProcessingError: The audio is at another rate or shorter than 0.1 s.
+            ServiceBusyError: No worker became free within ``queue_timeout`` seconds.
+        """
+        if audio.sample_rate != CANONICAL_RATE:
+            raise AudioProcessingError(
+                f"the model needs {CANONICAL_RATE} Hz audio, not {audio.sample_rate} Hz",
+                reason="bad_rate",
+            )
+        if len(audio.samples) < MIN_SAMPLES:
+            raise AudioProcessingError("too little speech to embed", reason="too_short")
+        vectors = await self.worker_pool.run(self._model.embed_batch, [audio.samples])
+        return Embedding.from_vector(vectors[0], self._model.model_id)
+
+    def close(self) -> None:
+        """Stop the worker threads (waits for running inferences) and close the model."""
+        self.worker_pool.close()
         close = getattr(self._model, "close", None)
         if callable(close):
             close()
