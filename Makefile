@@ -37,7 +37,7 @@ lock: ## Re-pin constraints.txt from the current environment
 	{ head -n 2 constraints.txt; $(BIN)/pip freeze --exclude-editable | grep -v '^voiceauth'; } > constraints.new
 	mv constraints.new constraints.txt
 
-model: install ## Fetch and verify the ECAPA-TDNN and AASIST model files (once; cached afterwards)
+model: install ## Fetch and verify the ECAPA-TDNN, AASIST and Whisper model files (once; cached afterwards)
 	$(BIN)/voiceauth model fetch
 
 db: install ## Create or migrate the embedded SQLite database (or $$DATABASE_URL)

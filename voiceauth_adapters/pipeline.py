@@ -16,11 +16,14 @@ from typing import TYPE_CHECKING
 
 from voiceauth_core.quality import QualityGate
 from voiceauth_core.spoof_gate import SpoofGate
-from voiceauth_core.use_cases import CapturePlan, Enroll, Verify
+from voiceauth_core.use_cases import CapturePlan, Enroll, Identify, Verify
 
 if TYPE_CHECKING:
+    from datetime import timedelta
+
     from voiceauth_adapters.audio import FfmpegSoundfileDecoder, FileAudioSource
-    from voiceauth_adapters.inference import BoundedInferencePool
+    from voiceauth_adapters.inference import BoundedInferencePool, WorkerPool
+    from voiceauth_core.identification import OpenSetRule
     from voiceauth_core.ports import (
         AttemptLog,
         AudioDecoder,
@@ -31,7 +34,9 @@ if TYPE_CHECKING:
         SpoofDetector,
         TelephoneChannel,
         UserRepository,
+        VoiceprintIndex,
     )
+    from voiceauth_core.watchlist import WatchlistScreen
 
 __all__ = [
     "Engine",
@@ -40,6 +45,7 @@ __all__ = [
     "default_cache_dir",
     "embedding_model",
     "enroll_use_case",
+    "identify_use_case",
     "local_pipeline",
     "scoring_policy",
     "speech_detector",
@@ -115,7 +121,11 @@ def audio_decoder(
 
 
 def spoof_detector(
-    *, cache_dir: Path | None = None, threads: int = 1, calibration_path: Path | None = None
+    *,
+    cache_dir: Path | None = None,
+    threads: int = 1,
+    calibration_path: Path | None = None,
+    workers: WorkerPool | None = None,
 ) -> SpoofDetector:
     """AASIST, the synthetic-speech countermeasure, with the shipped (or given) calibration.
 
@@ -124,6 +134,8 @@ def spoof_detector(
         threads: onnxruntime threads per assessment.
         calibration_path: Another calibration than the shipped one (``voiceauth eval --spoof
             --write-calibration``).
+        workers: The pool its computations share with the speaker model (``embedding_model``'s
+            ``worker_pool``); None: a thread of its own per assessment.
 
     Raises:
         ModelUnavailableError: The weights are missing or fail their SHA-256 check (never
@@ -143,7 +155,11 @@ def spoof_detector(
     )
     weights, _ = resolve_weights(cache_dir=cache, allow_download=False)
     return AasistDetector.load(
-        weights, export_dir=export_dir_for(weights, cache), calibration=calibration, threads=threads
+        weights,
+        export_dir=export_dir_for(weights, cache),
+        calibration=calibration,
+        threads=threads,
+        workers=workers,
     )
 
 
@@ -207,10 +223,17 @@ class Engine:
 
 
 def enroll_use_case(
-    engine: Engine, *, users: UserRepository, clock: Clock, gate: QualityGate
+    engine: Engine,
+    *,
+    users: UserRepository,
+    clock: Clock,
+    gate: QualityGate,
+    screen: WatchlistScreen | None = None,
 ) -> Enroll:
-    """``Enroll`` over ``engine``: the one place its ports are chosen."""
+    """``Enroll`` over ``engine``: the one place its ports are chosen (``screen``: the fraud
+    watchlist's, which the service passes)."""
     return Enroll(
+        screen=screen,
         model=engine.model,
         detector=engine.detector,
         telephone=engine.telephone,
@@ -230,9 +253,14 @@ def verify_use_case(
     clock: Clock,
     gate: QualityGate,
     plan: CapturePlan,
+    screen: WatchlistScreen | None = None,
+    probe_retention: timedelta | None = None,
 ) -> Verify:
-    """``Verify`` over ``engine``: the one place its ports are chosen."""
+    """``Verify`` over ``engine``: the one place its ports are chosen (``screen`` and
+    ``probe_retention``: the fraud watchlist's, which the service passes)."""
     return Verify(
+        screen=screen,
+        probe_retention=probe_retention,
         model=engine.model,
         detector=engine.detector,
         policy=engine.policy,
@@ -243,6 +271,30 @@ def verify_use_case(
         clock=clock,
         gate=gate,
         plan=plan,
+    )
+
+
+def identify_use_case(
+    engine: Engine,
+    *,
+    users: UserRepository,
+    index: VoiceprintIndex,
+    rule: OpenSetRule,
+    gate: QualityGate,
+    plan: CapturePlan,
+    screen: WatchlistScreen | None = None,
+) -> Identify:
+    """``Identify`` over ``engine``: the one place its ports are chosen."""
+    return Identify(
+        model=engine.model,
+        detector=engine.detector,
+        policy=engine.policy,
+        users=users,
+        index=index,
+        rule=rule,
+        gate=gate,
+        plan=plan,
+        screen=screen,
     )
 
 
@@ -317,7 +369,9 @@ def local_pipeline(
         detector=speech_detector(),
         policy=scoring_policy(threshold=threshold, model_id=model.model_id),
         telephone=telephone_line(),
-        spoof=spoof_detector(cache_dir=cache_dir) if spoof_check else None,
+        spoof=(
+            spoof_detector(cache_dir=cache_dir, workers=model.worker_pool) if spoof_check else None
+        ),
     )
     return LocalPipeline(
         engine=engine,

@@ -8,8 +8,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from voiceauth_core.embedding import Embedding
 from voiceauth_core.errors import InvalidInputError
 from voiceauth_core.identity import UserId
+from voiceauth_core.watchlist import WatchlistMatch
 
 __all__ = ["Attempt", "Decision", "SpoofRisk"]
 
@@ -70,10 +72,15 @@ class Attempt:
             converted or replayed; None when it was not assessed.
         spoof_risk: What that probability meant for this user; set exactly when
             ``spoof_score`` is.
+        watchlist: The fraud watchlist entry the caller's voice matched, or None.
+        probe: The caller's embedding, kept (sealed at rest) so that an operator may report the
+            voice as fraudulent (``report-fraud``); None when not kept or once erased.
+        probe_expires_at: When ``probe`` is erased (``VOICEAUTH_PROBE_RETENTION_DAYS``); set
+            exactly when ``probe`` is.
 
     Raises:
         InvalidInputError: ``spoof_score`` is not a probability, or only one of ``spoof_score``
-            and ``spoof_risk`` is set.
+            and ``spoof_risk`` is set, or only one of ``probe`` and ``probe_expires_at``.
     """
 
     id: uuid.UUID
@@ -88,8 +95,13 @@ class Attempt:
     error: str | None = None
     spoof_score: float | None = None
     spoof_risk: SpoofRisk | None = None
+    watchlist: WatchlistMatch | None = None
+    probe: Embedding | None = None
+    probe_expires_at: datetime | None = None
 
     def __post_init__(self) -> None:
+        if (self.probe is None) != (self.probe_expires_at is None):
+            raise InvalidInputError("an attempt's probe and its expiry go together")
         if (self.spoof_score is None) != (self.spoof_risk is None):
             raise InvalidInputError("an attempt's spoof score and spoof risk go together")
         if self.spoof_score is not None and not (

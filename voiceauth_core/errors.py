@@ -8,6 +8,8 @@
     ├── AudioProcessingError         unusable audio: undecodable, short, long, silent, clipped
     ├── CaptureError                 the live call's audio could not be captured
     ├── UserNotFoundError            no enrolment for that user id or phone
+    ├── NotFoundError                no such attempt or watchlist entry (or its voice is gone)
+    ├── ChallengeError               a liveness challenge unknown, expired, used or another's
     ├── PhoneNumberInUseError        the phone number belongs to another enrolled user
     ├── ModelMismatchError           embeddings of different models compared or merged
     ├── StorageUnavailableError      the database is unreachable or failing
@@ -24,8 +26,10 @@ __all__ = [
     "AudioDownloadError",
     "AudioProcessingError",
     "CaptureError",
+    "ChallengeError",
     "InvalidInputError",
     "ModelMismatchError",
+    "NotFoundError",
     "PhoneNumberInUseError",
     "ServiceBusyError",
     "StorageUnavailableError",
@@ -88,6 +92,24 @@ class CaptureError(VoiceAuthError):
 
 class UserNotFoundError(VoiceAuthError):
     """No enrolment exists for the given user id or phone number."""
+
+
+class NotFoundError(VoiceAuthError):
+    """The attempt or watchlist entry asked for does not exist, or no longer keeps its voice."""
+
+
+class ChallengeError(VoiceAuthError):
+    """A liveness challenge cannot be answered: unknown (or another user's or call's), expired,
+    or already used. A challenge is redeemed once, whatever the answer; ask for a new one.
+
+    Args:
+        message: What is wrong, without saying whether another user's challenge exists.
+        reason: ``unknown``, ``expired`` or ``used``.
+    """
+
+    def __init__(self, message: str, *, reason: str = "unknown") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class PhoneNumberInUseError(VoiceAuthError):

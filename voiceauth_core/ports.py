@@ -6,30 +6,40 @@ fakes of each, and ``tests/contract`` holds the suite every implementation must 
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+import uuid
+from collections.abc import AsyncGenerator, Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from voiceauth_core.attempt import Attempt, Decision
 from voiceauth_core.audio import Audio
+from voiceauth_core.call_board import CallAnswer, CallAsk
+from voiceauth_core.challenge import Challenge, HeardDigits
 from voiceauth_core.embedding import Embedding
 from voiceauth_core.enrollment import Enrollment, EnrollmentSample
+from voiceauth_core.identification import IndexHit
 from voiceauth_core.identity import PhoneNumber, UserId
 from voiceauth_core.paging import Page
 from voiceauth_core.scoring import Score
 from voiceauth_core.spoofing import SpoofAssessment
+from voiceauth_core.watchlist import WatchlistEntry
 
 __all__ = [
     "AttemptLog",
     "AudioDecoder",
     "AudioSource",
+    "ChallengeStore",
     "Clock",
+    "DecisionBoard",
+    "DigitRecognizer",
     "EmbeddingModel",
     "ScoringPolicy",
     "SpeechDetector",
     "SpoofDetector",
     "TelephoneChannel",
     "UserRepository",
+    "VoiceprintEvents",
+    "VoiceprintIndex",
 ]
 
 
@@ -90,6 +100,54 @@ class SpoofDetector(Protocol):
             AudioProcessingError: The audio is not at ``CANONICAL_RATE`` (reason ``bad_rate``)
                 or holds less than ``MIN_SPOOF_SPEECH_S`` of speech, empty included (reason
                 ``too_short``).
+        """
+        ...
+
+
+@runtime_checkable
+class DigitRecognizer(Protocol):
+    """Hears the digits spoken in an answer to a liveness challenge (offline speech recognition)."""
+
+    @property
+    def recognizer_id(self) -> str:
+        """Identifies the recogniser and its weights."""
+        ...
+
+    async def hear_digits(self, audio: Audio) -> HeardDigits:
+        """The digits spoken in ``audio`` (at ``CANONICAL_RATE``), in order, and when the first
+        began; off the event loop. Words that are not digits are left out.
+
+        Raises:
+            AudioProcessingError: The audio is not at ``CANONICAL_RATE`` (reason ``bad_rate``).
+        """
+        ...
+
+
+@runtime_checkable
+class ChallengeStore(Protocol):
+    """Keeps issued liveness challenges where every replica can redeem them."""
+
+    async def issue(self, challenge: Challenge) -> None:
+        """Keep a new, open challenge.
+
+        Raises:
+            UserNotFoundError: Its user has no enrolment.
+            StorageUnavailableError: The store is unreachable.
+        """
+        ...
+
+    async def redeem(
+        self, challenge_id: uuid.UUID, *, user_id: UserId, call_id: str | None, now: datetime
+    ) -> Challenge:
+        """Mark the challenge used, atomically: of concurrent redemptions one wins.
+
+        It must be ``user_id``'s, open at ``now``, and, when it was issued for a call, redeemed
+        on that call (``call_id``).
+
+        Raises:
+            ChallengeError: Unknown, another user's or call's (reason ``unknown``: which is not
+                said), expired (``expired``) or already used (``used``).
+            StorageUnavailableError: The store is unreachable.
         """
         ...
 
@@ -205,6 +263,10 @@ class AttemptLog(Protocol):
     async def append(self, attempt: Attempt) -> None:
         """Record an attempt; the user must exist.
 
+        The attempt's probe embedding, if any, is kept (sealed at rest, like a voiceprint) until
+        its ``probe_expires_at``. Every append also erases, in the same write, the probe of every
+        attempt whose expiry is at or before this attempt's ``created_at``.
+
         Raises:
             UserNotFoundError: The user has no enrolment.
             StorageUnavailableError: The store is unreachable.
@@ -221,6 +283,60 @@ class AttemptLog(Protocol):
         self, *, limit: int, cursor: str | None = None, since: datetime | None = None
     ) -> Page[Attempt]:
         """All users' attempts, newest first, optionally only those at or after ``since``."""
+        ...
+
+    async def get(self, attempt_id: uuid.UUID, *, now: datetime) -> Attempt | None:
+        """The attempt with its probe embedding (None past its expiry at ``now``), or None.
+
+        Raises:
+            TemplateProtectionError: The probe is sealed and cannot be opened.
+            StorageUnavailableError: The store is unreachable.
+        """
+        ...
+
+
+@runtime_checkable
+class Watchlist(Protocol):
+    """Keeps the fraud watchlist: voices reported as fraudulent.
+
+    Every write moves :meth:`revision` on, so a screen keeps the entries in memory and reads them
+    again only when it changed.
+    """
+
+    async def add(self, entry: WatchlistEntry) -> None:
+        """Add an entry (its embedding sealed at rest, like a voiceprint).
+
+        Raises:
+            StorageUnavailableError: The store is unreachable.
+        """
+        ...
+
+    async def get(self, entry_id: uuid.UUID) -> WatchlistEntry | None:
+        """The entry, or None."""
+        ...
+
+    async def list(self, *, limit: int, cursor: str | None = None) -> Page[WatchlistEntry]:
+        """Entries, newest first, ``limit`` at a time.
+
+        Raises:
+            InvalidInputError: The cursor is not one this store issued, or ``limit < 1``.
+        """
+        ...
+
+    async def delete(self, entry_id: uuid.UUID) -> bool:
+        """Erase the entry and its embedding; False if there was none."""
+        ...
+
+    async def entries(self) -> Sequence[WatchlistEntry]:
+        """Every entry, for screening.
+
+        Raises:
+            TemplateProtectionError: A sealed embedding cannot be opened.
+        """
+        ...
+
+    async def revision(self) -> int:
+        """A number that changes with every :meth:`add` and :meth:`delete` (a cheap read)."""
         ...
 
 
@@ -248,4 +364,121 @@ class ScoringPolicy(Protocol):
 
     def early_decision(self, score: Score, *, speech_seconds: float) -> Decision | None:
         """A decision that more speech would not change, or None to keep listening."""
+        ...
+
+
+@runtime_checkable
+class VoiceprintIndex(Protocol):
+    """The enrolled voiceprints of one model, searched by cosine: the gallery of an identification.
+
+    Each replica keeps one, built from the ``UserRepository`` at start and kept current as users
+    enrol and are erased; the repository stays the source of truth.
+    """
+
+    @property
+    def model_id(self) -> str:
+        """The model whose voiceprints it holds; enrolments of other models are left out."""
+        ...
+
+    async def count(self) -> int:
+        """How many voiceprints it holds (the gallery size)."""
+        ...
+
+    async def members(self) -> list[uuid.UUID]:
+        """The ids of the users whose voiceprints it holds, in no particular order."""
+        ...
+
+    async def search(self, probe: Embedding, *, limit: int) -> list[IndexHit]:
+        """The ``limit`` voiceprints closest to ``probe`` by cosine, best first (ties by user id).
+
+        Raises:
+            ModelMismatchError: The probe comes from another model.
+            InvalidInputError: ``limit`` is not positive.
+        """
+        ...
+
+    async def put(self, enrollment: Enrollment) -> None:
+        """Hold the user's voiceprint (the enrolment's centroid) in place of any earlier one.
+
+        An enrolment of another model is not held, and removes the user's earlier voiceprint.
+        """
+        ...
+
+    async def remove(self, user_id: UserId) -> None:
+        """Forget the user's voiceprint, if held."""
+        ...
+
+
+@runtime_checkable
+class VoiceprintEvents(Protocol):
+    """Tells every replica whose voiceprint changed (enrolled, re-enrolled or erased).
+
+    A message carries a user id only: each replica reads the enrolment from the
+    ``UserRepository`` (the source of truth) and updates its ``VoiceprintIndex``.
+    """
+
+    async def publish(self, user_id: UserId) -> None:
+        """Tell every subscriber, in every replica, that ``user_id``'s voiceprint changed.
+
+        Raises:
+            StorageUnavailableError: The message could not be sent.
+        """
+        ...
+
+    def subscribe(self) -> AsyncGenerator[UserId | None, None]:
+        """The user ids published from now on, by any replica, this one included.
+
+        It yields None first, once listening, and again after any gap in which messages may
+        have been lost (a reconnect): the subscriber then rebuilds its index from the store.
+        Closing the generator unsubscribes.
+        """
+        ...
+
+
+@runtime_checkable
+class DecisionBoard(Protocol):
+    """Where replicas share the calls they hear: who holds each call's session, the decisions
+    it made, and requests to it from replicas that do not hold it.
+
+    Every entry of a call expires with the call's hold (``ttl_s``) and goes with :meth:`release`.
+    """
+
+    async def hold(self, call_id: str, holder: str, *, ttl_s: float) -> str:
+        """Hold the call for ``holder`` unless another holds it; renew it if ``holder`` does.
+
+        Returns:
+            The call's holder now (``holder`` when it won or already held it).
+        """
+        ...
+
+    async def holder(self, call_id: str) -> str | None:
+        """The replica holding the call, or None."""
+        ...
+
+    async def release(self, call_id: str, holder: str) -> None:
+        """Forget the call and all of its entries, if ``holder`` holds it."""
+        ...
+
+    async def ask(self, call_id: str, ask: CallAsk) -> None:
+        """Queue a request for the call's holder (dropped if nobody holds the call)."""
+        ...
+
+    async def next_ask(self, call_id: str, *, timeout_s: float) -> CallAsk | None:
+        """The call's oldest queued request, waiting up to ``timeout_s``; None if none came."""
+        ...
+
+    async def post(self, call_id: str, key: str, answer: CallAnswer) -> None:
+        """Post an answer under ``key`` (an ask id, or an account's claim key)."""
+        ...
+
+    async def read(self, call_id: str, key: str) -> CallAnswer | None:
+        """The answer posted under ``key``, or None."""
+        ...
+
+    async def wait(self, call_id: str, key: str, *, timeout_s: float) -> CallAnswer | None:
+        """The answer under ``key`` once posted, waiting up to ``timeout_s``; None if none."""
+        ...
+
+    async def close(self) -> None:
+        """Release the board's connections (idempotent)."""
         ...

@@ -62,10 +62,23 @@ def create_app(container: Container) -> Litestar:
             model = await asyncio.to_thread(adapters.model)
             await asyncio.to_thread(adapters.detector)
             await asyncio.to_thread(adapters.policy)
+            await asyncio.to_thread(adapters.open_set)
             await asyncio.to_thread(adapters.spoof)
+            await asyncio.to_thread(adapters.recognizer)  # the liveness challenge's
+            # The voiceprint index of identification, filled from the store before any request.
+            events = adapters.events()
+            if events is not None:
+                opened.append(events)
+            keeper = adapters.keeper()
+            await keeper.start()
+            opened.append(keeper)
             for resource in (adapters.downloader(), adapters.listener()):
                 await resource.open()
                 opened.append(resource)
+            # The VAPI call sessions, after the listener they listen with (closed before it).
+            sessions = container.call_sessions()
+            await sessions.open()
+            opened.append(sessions)
             logger.bind(model=model.model_id, seconds=round(time.perf_counter() - started, 2)).info(
                 "voiceauth ready"
             )
@@ -84,6 +97,14 @@ def create_app(container: Container) -> Litestar:
         "list_users": _provide(use_cases.list_users),
         "delete_user": _provide(use_cases.delete_user),
         "recent": _provide(use_cases.recent),
+        "issue_challenge": _provide(use_cases.issue_challenge),
+        "redeem_challenge": _provide(use_cases.redeem_challenge),
+        "identify": _provide(use_cases.identify),
+        "report_fraud": _provide(use_cases.report_fraud),
+        "add_to_watchlist": _provide(use_cases.add_to_watchlist),
+        "list_watchlist": _provide(use_cases.list_watchlist),
+        "get_watchlist_entry": _provide(use_cases.get_watchlist_entry),
+        "delete_watchlist_entry": _provide(use_cases.delete_watchlist_entry),
         "tool_plan": _provide(use_cases.tool_plan),
         "gate": _provide(use_cases.gate),
         "sources": _provide(adapters.sources),
@@ -94,17 +115,17 @@ def create_app(container: Container) -> Litestar:
         "policy": _provide(adapters.policy),
         "metrics": _provide(container.metrics),
         "settings": _provide(container.settings),
+        "sessions": _provide(container.call_sessions),
     }
     middleware = [
         DefineMiddleware(RequestContext, metrics=container.metrics()),
         DefineMiddleware(
             AccessControl,
             keys=KeyChecker(settings.api_keys),
-            tool_secret=KeyChecker(
-                [settings.vapi_tool_secret] if settings.vapi_tool_secret else []
-            ),
+            vapi=adapters.vapi_auth(),
             limiter=limiter,
             clients=ClientAddress(settings.trusted_proxies),
+            max_body=settings.max_upload_bytes + 64 * 1024,
         ),
     ]
     cors = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncGenerator, Awaitable
 from datetime import datetime
 from typing import TypeVar
@@ -157,4 +158,10 @@ class InstrumentedAttempts:
             self._metrics,
             "database.attempts.recent",
             self.inner.recent(limit=limit, cursor=cursor, since=since),
+        )
+
+    async def get(self, attempt_id: uuid.UUID, *, now: datetime) -> Attempt | None:
+        """See ``AttemptLog.get``."""
+        return await _database(
+            self._metrics, "database.attempts.get", self.inner.get(attempt_id, now=now)
         )

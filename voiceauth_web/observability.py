@@ -9,13 +9,16 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import contextmanager
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from loguru import logger
 from opentelemetry import trace
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from voiceauth_web.correlation import correlation_id
+
+if TYPE_CHECKING:
+    from voiceauth_adapters.vapi.layout import ListenLayout
 
 __all__ = ["Metrics", "configure_logging", "configure_tracing", "traced"]
 
@@ -164,6 +167,32 @@ class Metrics:
             "Operations that found the database unavailable",
             registry=self.registry,
         )
+        self.listen_layout = Counter(
+            "voiceauth_listen_layout_total",
+            "Calls heard over VAPI's listen socket, by channel layout and how it was decided",
+            ["layout", "source"],
+            registry=self.registry,
+        )
+        self.call_sessions = Gauge(
+            "voiceauth_call_sessions",
+            "VAPI call sessions this replica holds (passive verification)",
+            registry=self.registry,
+        )
+        self.call_sessions_refused = Counter(
+            "voiceauth_call_sessions_refused_total",
+            "VAPI call sessions refused because the replica held its maximum",
+            registry=self.registry,
+        )
+        self.watchlist_hits = Counter(
+            "voiceauth_watchlist_hits_total",
+            "Callers whose voice matched a fraud watchlist entry, by use and configured action",
+            ["use", "action"],
+            registry=self.registry,
+        )
+
+    def count_listen_layout(self, found: ListenLayout) -> None:
+        """Count one call's listen-socket layout (``voiceauth_listen_layout_total``)."""
+        self.listen_layout.labels(str(found.layout), str(found.source)).inc()
 
 
 @contextmanager

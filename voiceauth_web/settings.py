@@ -33,6 +33,8 @@ def _default_cache_dir() -> Path:
 
 #: ``VOICE_THRESHOLD``'s default, the operating point ``docs/accuracy.md`` measures.
 DEFAULT_VOICE_THRESHOLD = 0.82
+#: ``VOICEAUTH_WATCHLIST_THRESHOLD``'s default, the operating point ``docs/accuracy.md`` measures.
+DEFAULT_WATCHLIST_THRESHOLD = 0.99
 #: ``VOICEAUTH_INFERENCE``'s choices, the default first: ``voiceauth_adapters.inference``'s
 #: ``BACKENDS`` (a unit test keeps them equal), written out so that reading the settings, as every
 #: command does, imports no adapter (that package pulls in numpy).
@@ -51,6 +53,9 @@ class Settings:
     port: int = 8000
     log_level: str = "INFO"
     voice_threshold: float = DEFAULT_VOICE_THRESHOLD
+    # Identification: the highest chance, for the gallery's size, that a stranger scores as high
+    # as the best candidate, at which it is still a match.
+    identify_max_false_match: float = 0.01
     max_audio_duration: float = 30.0
     websocket_timeout: float = 65.0
     supabase_url: str | None = None
@@ -89,6 +94,21 @@ class Settings:
     spoof_baseline_margin: float = 5.0
     spoof_enroll_refuse: float = 0.9637
 
+    # The spoken liveness challenge (voiceauth_core.challenge.ChallengeRule): the tolerance and
+    # the late-answer bound measured on FSDD digit strings (docs/accuracy.md).
+    challenge_digits: int = 6
+    challenge_tolerance: int = 2
+    challenge_ttl: float = 120.0
+    challenge_max_answer_delay: float = 4.0
+
+    # The fraud watchlist (voiceauth_core.watchlist): the threshold is the operating point
+    # `voiceauth eval --watchlist` measures (docs/accuracy.md); probes kept this many days for
+    # report-fraud (0: not kept).
+    watchlist_threshold: float = DEFAULT_WATCHLIST_THRESHOLD
+    watchlist_action: str = "flag"
+    watchlist_enroll_action: str = "flag"
+    probe_retention_days: int = 30
+
     # Security.
     api_keys: tuple[str, ...] = ()
     allow_insecure: bool = False
@@ -101,11 +121,22 @@ class Settings:
     # VAPI.
     vapi_public_key: str | None = None
     vapi_tool_secret: str | None = None
+    #: VAPI's HMAC credential (docs/vapi-auth.md): secret, algorithm, header names and how old
+    #: a signed timestamp may be, in seconds.
+    vapi_hmac_secret: str | None = None
+    vapi_hmac_algorithm: str = "sha256"
+    vapi_hmac_signature_header: str = "x-signature"
+    vapi_hmac_timestamp_header: str = "x-timestamp"
+    vapi_hmac_tolerance: float = 300.0
     vapi_allowed_hosts: tuple[str, ...] = ("vapi.ai",)
     vapi_sample_rate: int = 16000
     vapi_channels: int = 2
     vapi_customer_channel: int = 0
     tool_max_capture: float = 15.0
+    #: Concurrent call sessions (passive verification) one replica holds; more are refused.
+    vapi_max_sessions: int = 200
+    #: A call session with no audio and no message for this long is closed.
+    vapi_session_idle: float = 120.0
 
     @property
     def sqlite_path(self) -> Path:
@@ -143,6 +174,13 @@ class Settings:
             ),
             voice_threshold=reader.number(
                 "VOICE_THRESHOLD", float, defaults.voice_threshold, low=0.0, high=1.0
+            ),
+            identify_max_false_match=reader.number(
+                "VOICEAUTH_IDENTIFY_MAX_FALSE_MATCH",
+                float,
+                defaults.identify_max_false_match,
+                low=1e-9,
+                high=0.5,
             ),
             max_audio_duration=reader.number(
                 "MAX_AUDIO_DURATION", float, defaults.max_audio_duration, low=1.0, high=600.0
@@ -208,6 +246,48 @@ class Settings:
                 low=0.01,
                 high=1.0,
             ),
+            watchlist_threshold=reader.number(
+                "VOICEAUTH_WATCHLIST_THRESHOLD",
+                float,
+                defaults.watchlist_threshold,
+                low=0.0,
+                high=1.0,
+            ),
+            watchlist_action=reader.choice(
+                "VOICEAUTH_WATCHLIST_ACTION", defaults.watchlist_action, ("flag", "reject")
+            ),
+            watchlist_enroll_action=reader.choice(
+                "VOICEAUTH_WATCHLIST_ENROLL_ACTION",
+                defaults.watchlist_enroll_action,
+                ("flag", "refuse"),
+            ),
+            probe_retention_days=reader.number(
+                "VOICEAUTH_PROBE_RETENTION_DAYS",
+                int,
+                defaults.probe_retention_days,
+                low=0,
+                high=3650,
+            ),
+            challenge_digits=reader.number(
+                "VOICEAUTH_CHALLENGE_DIGITS", int, defaults.challenge_digits, low=4, high=12
+            ),
+            challenge_tolerance=reader.number(
+                "VOICEAUTH_CHALLENGE_TOLERANCE", int, defaults.challenge_tolerance, low=0, high=5
+            ),
+            challenge_ttl=reader.number(
+                "VOICEAUTH_CHALLENGE_TTL_SECONDS",
+                float,
+                defaults.challenge_ttl,
+                low=5.0,
+                high=3600.0,
+            ),
+            challenge_max_answer_delay=reader.number(
+                "VOICEAUTH_CHALLENGE_MAX_ANSWER_DELAY",
+                float,
+                defaults.challenge_max_answer_delay,
+                low=0.5,
+                high=60.0,
+            ),
             api_keys=reader.items("VOICEAUTH_API_KEYS"),
             allow_insecure=reader.flag("VOICEAUTH_ALLOW_INSECURE", default=False),
             allow_private_networks=reader.flag("VOICEAUTH_ALLOW_PRIVATE_NETWORKS", default=False),
@@ -219,6 +299,19 @@ class Settings:
             redis_url=reader.optional("REDIS_URL"),
             vapi_public_key=reader.optional("VAPI_PUBLIC_KEY"),
             vapi_tool_secret=reader.optional("VAPI_TOOL_SECRET"),
+            vapi_hmac_secret=reader.optional("VAPI_HMAC_SECRET"),
+            vapi_hmac_algorithm=reader.choice(
+                "VAPI_HMAC_ALGORITHM", defaults.vapi_hmac_algorithm, ("sha256", "sha512", "sha1")
+            ),
+            vapi_hmac_signature_header=reader.text(
+                "VAPI_HMAC_SIGNATURE_HEADER", defaults.vapi_hmac_signature_header
+            ).lower(),
+            vapi_hmac_timestamp_header=reader.text(
+                "VAPI_HMAC_TIMESTAMP_HEADER", defaults.vapi_hmac_timestamp_header
+            ).lower(),
+            vapi_hmac_tolerance=reader.number(
+                "VAPI_HMAC_TOLERANCE", float, defaults.vapi_hmac_tolerance, low=1.0, high=3600.0
+            ),
             vapi_allowed_hosts=reader.items("VAPI_ALLOWED_HOSTS") or defaults.vapi_allowed_hosts,
             vapi_sample_rate=reader.number(
                 "VAPI_SAMPLE_RATE", int, defaults.vapi_sample_rate, low=8000, high=48000
@@ -231,6 +324,12 @@ class Settings:
             ),
             tool_max_capture=reader.number(
                 "VAPI_TOOL_MAX_CAPTURE", float, defaults.tool_max_capture, low=1.0, high=19.0
+            ),
+            vapi_max_sessions=reader.number(
+                "VAPI_MAX_SESSIONS", int, defaults.vapi_max_sessions, low=0, high=100_000
+            ),
+            vapi_session_idle=reader.number(
+                "VAPI_SESSION_IDLE", float, defaults.vapi_session_idle, low=1.0, high=86_400.0
             ),
         )
         settings.check()
@@ -246,6 +345,10 @@ class Settings:
             raise SettingsError("DB_POOL_MIN must not exceed DB_POOL_MAX")
         if self.spoof_elevated > self.spoof_step_up:
             raise SettingsError("SPOOF_ELEVATED_THRESHOLD must not exceed SPOOF_STEP_UP_THRESHOLD")
+        if self.challenge_tolerance * 2 >= self.challenge_digits:
+            raise SettingsError(
+                "VOICEAUTH_CHALLENGE_TOLERANCE must be below half of VOICEAUTH_CHALLENGE_DIGITS"
+            )
         if self.vapi_customer_channel >= self.vapi_channels:
             raise SettingsError("VAPI_CUSTOMER_CHANNEL must be below VAPI_CHANNELS")
         if self.database_url is not None and not self.database_url.startswith(

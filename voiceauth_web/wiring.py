@@ -15,49 +15,83 @@ Where a new port goes: see the README's architecture section (five steps).
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from voiceauth_adapters import pipeline
 from voiceauth_adapters.pipeline import Engine
+from voiceauth_core.challenge import ChallengeRule
 from voiceauth_core.quality import QualityGate
 from voiceauth_core.spoof_gate import SpoofGate
-from voiceauth_core.use_cases import CapturePlan, Enroll, Verify
+from voiceauth_core.use_cases import (
+    CapturePlan,
+    Enroll,
+    Identify,
+    IssueChallenge,
+    RedeemChallenge,
+    Verify,
+)
 from voiceauth_web.settings import Settings
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
     from pathlib import Path
 
     from voiceauth_adapters.audio import FfmpegSoundfileDecoder
     from voiceauth_adapters.http import AudioSourceFactory, HttpDownloader
-    from voiceauth_adapters.inference import BoundedInferencePool
+    from voiceauth_adapters.index import MatrixVoiceprintIndex
+    from voiceauth_adapters.index.redis_events import RedisVoiceprintEvents
+    from voiceauth_adapters.inference import BoundedInferencePool, WorkerPool
     from voiceauth_adapters.sealing.cipher import TemplateCipher
     from voiceauth_adapters.sql import Database
     from voiceauth_adapters.vapi import VapiListener
+    from voiceauth_adapters.vapi.layout import ListenLayout
+    from voiceauth_core.call_session import CallSession, Claim
+    from voiceauth_core.identification import OpenSetRule
     from voiceauth_core.ports import (
         AttemptLog,
+        AudioSource,
+        ChallengeStore,
         Clock,
+        DecisionBoard,
+        DigitRecognizer,
         EmbeddingModel,
         ScoringPolicy,
         SpeechDetector,
         SpoofDetector,
         TelephoneChannel,
         UserRepository,
+        VoiceprintIndex,
+        Watchlist,
     )
-    from voiceauth_web.security import RateLimiter
+    from voiceauth_core.use_cases import VerificationResult
+    from voiceauth_core.watchlist import WatchlistMatch, WatchlistScreen
+    from voiceauth_web.security import RateLimiter, VapiAuthenticator
 
 __all__ = [
     "Engine",
     "audio_decoder",
     "audio_sources",
+    "call_session",
     "capture_plan",
+    "challenge_rule",
+    "challenge_store",
     "database",
+    "decision_board",
+    "digit_recognizer",
     "downloader",
     "embedding_model",
     "engine",
     "enroll",
+    "identify",
+    "issue_challenge",
     "listener",
+    "open_set_rule",
+    "probe_retention",
     "quality_gate",
     "rate_limiter",
+    "redeem_challenge",
     "scoring_policy",
     "speech_detector",
     "spoof_detector",
@@ -66,7 +100,12 @@ __all__ = [
     "telephone_line",
     "template_cipher",
     "tool_plan",
+    "vapi_authenticator",
     "verify",
+    "voiceprint_events",
+    "voiceprint_index",
+    "watchlist_screen",
+    "watchlist_store",
 ]
 
 # Storage.
@@ -115,6 +154,44 @@ def stores(database: Database, cipher: TemplateCipher | None) -> tuple[UserRepos
     return database.stores(cipher)
 
 
+def watchlist_store(database: Database, cipher: TemplateCipher | None) -> Watchlist:
+    """The fraud watchlist over ``database``; with a ``cipher`` its embeddings are sealed."""
+    return database.watchlist(cipher)
+
+
+def watchlist_screen(
+    settings: Settings,
+    watchlist: Watchlist,
+    policy: ScoringPolicy,
+    *,
+    on_match: Callable[[WatchlistMatch, str], None] | None = None,
+) -> WatchlistScreen:
+    """The screen every verification, enrolment and identification passes: the watchlist at
+    ``VOICEAUTH_WATCHLIST_THRESHOLD``, with its configured actions."""
+    from voiceauth_core.watchlist import (  # noqa: PLC0415
+        EnrollAction,
+        WatchlistAction,
+        WatchlistScreen,
+    )
+
+    return WatchlistScreen(
+        watchlist=watchlist,
+        policy=policy,
+        threshold=settings.watchlist_threshold,
+        action=WatchlistAction(settings.watchlist_action),
+        enroll_action=EnrollAction(settings.watchlist_enroll_action),
+        on_match=on_match,
+    )
+
+
+def probe_retention(settings: Settings) -> timedelta | None:
+    """How long an attempt keeps the caller's embedding (None with
+    ``VOICEAUTH_PROBE_RETENTION_DAYS=0``: not kept, and report-fraud has nothing to report)."""
+    if settings.probe_retention_days == 0:
+        return None
+    return timedelta(days=settings.probe_retention_days)
+
+
 # Audio, model and scoring.
 
 
@@ -146,15 +223,18 @@ def telephone_line() -> TelephoneChannel:
     return pipeline.telephone_line()
 
 
-def spoof_detector(settings: Settings) -> SpoofDetector | None:
-    """The synthetic-speech countermeasure, or None with ``VOICEAUTH_SPOOF_CHECK=0``.
+def spoof_detector(
+    settings: Settings, *, workers: WorkerPool | None = None
+) -> SpoofDetector | None:
+    """The synthetic-speech countermeasure, or None with ``VOICEAUTH_SPOOF_CHECK=0``; in the
+    speaker model's ``workers`` when given (the service), so both share the cores.
 
     Raises:
         ModelUnavailableError: Its weights or calibration are missing (``voiceauth model fetch``).
     """
     if not settings.spoof_check:
         return None
-    return pipeline.spoof_detector(cache_dir=settings.cache_dir)
+    return pipeline.spoof_detector(cache_dir=settings.cache_dir, workers=workers)
 
 
 def spoof_gate(settings: Settings) -> SpoofGate:
@@ -237,11 +317,15 @@ def audio_sources(
     )
 
 
-def listener(settings: Settings) -> VapiListener:
-    """The VAPI listen-socket client (customer channel, bounded capture)."""
+def listener(
+    settings: Settings, *, on_layout: Callable[[ListenLayout], None] | None = None
+) -> VapiListener:
+    """The VAPI listen-socket client (customer channel, bounded capture); ``on_layout`` is
+    told each call's channel layout (the metrics count it)."""
     from voiceauth_adapters.vapi import PcmFormat, VapiListener  # noqa: PLC0415
 
     return VapiListener(
+        on_layout=on_layout,
         public_key=settings.vapi_public_key,
         allowed_hosts=settings.vapi_allowed_hosts,
         allow_private_networks=settings.allow_private_networks,
@@ -264,6 +348,26 @@ def rate_limiter(settings: Settings) -> RateLimiter | None:
     if settings.redis_url:
         return RedisRateLimiter(settings.redis_url, settings.rate_limit_per_minute)
     return InMemoryRateLimiter(settings.rate_limit_per_minute)
+
+
+def vapi_authenticator(settings: Settings) -> VapiAuthenticator:
+    """VAPI's credentials: ``VAPI_TOOL_SECRET`` as a header or bearer token, and the HMAC
+    signature when ``VAPI_HMAC_SECRET`` is set."""
+    from voiceauth_web.security import HmacSignature, VapiAuthenticator  # noqa: PLC0415
+
+    signature = (
+        HmacSignature(
+            settings.vapi_hmac_secret,
+            algorithm=settings.vapi_hmac_algorithm,
+            signature_header=settings.vapi_hmac_signature_header,
+            timestamp_header=settings.vapi_hmac_timestamp_header,
+            tolerance_s=settings.vapi_hmac_tolerance,
+        )
+        if settings.vapi_hmac_secret
+        else None
+    )
+    secrets = [settings.vapi_tool_secret] if settings.vapi_tool_secret else []
+    return VapiAuthenticator(secrets, signature)
 
 
 # Rules and use cases.
@@ -294,9 +398,18 @@ def tool_plan(settings: Settings) -> CapturePlan:
     )
 
 
-def enroll(settings: Settings, engine: Engine, *, users: UserRepository, clock: Clock) -> Enroll:
-    """``Enroll`` as the service runs it."""
-    return pipeline.enroll_use_case(engine, users=users, clock=clock, gate=quality_gate(settings))
+def enroll(
+    settings: Settings,
+    engine: Engine,
+    *,
+    users: UserRepository,
+    clock: Clock,
+    screen: WatchlistScreen | None = None,
+) -> Enroll:
+    """``Enroll`` as the service runs it (``screen``: the fraud watchlist's)."""
+    return pipeline.enroll_use_case(
+        engine, users=users, clock=clock, gate=quality_gate(settings), screen=screen
+    )
 
 
 def verify(
@@ -307,8 +420,11 @@ def verify(
     attempts: AttemptLog,
     clock: Clock,
     plan: CapturePlan | None = None,
+    screen: WatchlistScreen | None = None,
 ) -> Verify:
-    """``Verify`` as the service runs it (``plan``: another capture plan than the settings')."""
+    """``Verify`` as the service runs it (``plan``: another capture plan than the settings';
+    ``screen``: the fraud watchlist's; the caller's embedding is kept for
+    ``VOICEAUTH_PROBE_RETENTION_DAYS``)."""
     return pipeline.verify_use_case(
         engine,
         users=users,
@@ -316,4 +432,187 @@ def verify(
         clock=clock,
         gate=quality_gate(settings),
         plan=capture_plan(settings) if plan is None else plan,
+        screen=screen,
+        probe_retention=probe_retention(settings),
+    )
+
+
+# The spoken liveness challenge.
+
+
+def challenge_rule(settings: Settings) -> ChallengeRule:
+    """How challenges are made and answers judged (``VOICEAUTH_CHALLENGE_*``)."""
+    return ChallengeRule(
+        length=settings.challenge_digits,
+        tolerance=settings.challenge_tolerance,
+        ttl_s=settings.challenge_ttl,
+        max_answer_delay_s=settings.challenge_max_answer_delay,
+    )
+
+
+def digit_recognizer(settings: Settings, *, threads: int | None = None) -> DigitRecognizer:
+    """Whisper tiny.en, verified in the cache (never downloads: ``voiceauth model fetch``).
+
+    Raises:
+        ModelUnavailableError: Its files are missing or fail their SHA-256 check.
+    """
+    from voiceauth_adapters.whisper import WhisperDigitRecognizer, resolve_model  # noqa: PLC0415
+
+    folder, _ = resolve_model(cache_dir=settings.cache_dir, allow_download=False)
+    return WhisperDigitRecognizer.load(
+        folder, threads=settings.inference_threads if threads is None else threads
+    )
+
+
+def challenge_store(database: Database) -> ChallengeStore:
+    """The challenges over the shared database, so that any replica can redeem them."""
+    return database.challenges()
+
+
+def issue_challenge(
+    settings: Settings, *, users: UserRepository, challenges: ChallengeStore, clock: Clock
+) -> IssueChallenge:
+    """``IssueChallenge`` as the service runs it."""
+    return IssueChallenge(
+        users=users, challenges=challenges, clock=clock, rule=challenge_rule(settings)
+    )
+
+
+def redeem_challenge(
+    settings: Settings,
+    *,
+    challenges: ChallengeStore,
+    recognizer: DigitRecognizer,
+    clock: Clock,
+) -> RedeemChallenge:
+    """``RedeemChallenge`` as the service runs it."""
+    return RedeemChallenge(
+        challenges=challenges, recognizer=recognizer, clock=clock, rule=challenge_rule(settings)
+    )
+
+
+# Identification.
+
+
+def voiceprint_index(model_id: str) -> MatrixVoiceprintIndex:
+    """This replica's index of the enrolled voiceprints of ``model_id`` (empty until synced)."""
+    from voiceauth_adapters.index import MatrixVoiceprintIndex  # noqa: PLC0415
+
+    return MatrixVoiceprintIndex(model_id)
+
+
+def voiceprint_events(settings: Settings) -> RedisVoiceprintEvents | None:
+    """Voiceprint changes shared by the replicas over Redis (``REDIS_URL``), or None (one
+    replica: its index follows its own enrolments only)."""
+    if not settings.redis_url:
+        return None
+    from voiceauth_adapters.index.redis_events import RedisVoiceprintEvents  # noqa: PLC0415
+
+    return RedisVoiceprintEvents(settings.redis_url)
+
+
+def open_set_rule(settings: Settings, model_id: str, *, path: Path | None = None) -> OpenSetRule:
+    """The open-set decision of an identification: ``VOICE_THRESHOLD``,
+    ``VOICEAUTH_IDENTIFY_MAX_FALSE_MATCH`` and the shipped impostor model of the calibrated
+    scores (or the one at ``path``; the plain cosine policy keeps the rule's defaults).
+
+    Raises:
+        ModelMismatchError: The impostor model was fitted on another model's scores.
+    """
+    from voiceauth_core.identification import OpenSetRule  # noqa: PLC0415
+
+    if settings.scoring == "cosine":
+        return OpenSetRule(
+            threshold=settings.voice_threshold, max_false_match=settings.identify_max_false_match
+        )
+    from voiceauth_adapters.index.open_set import load_open_set_rule  # noqa: PLC0415
+
+    return load_open_set_rule(
+        threshold=settings.voice_threshold,
+        max_false_match=settings.identify_max_false_match,
+        model_id=model_id,
+        path=path,
+    )
+
+
+def identify(
+    settings: Settings,
+    engine: Engine,
+    *,
+    users: UserRepository,
+    index: VoiceprintIndex,
+    rule: OpenSetRule,
+    screen: WatchlistScreen | None = None,
+    plan: CapturePlan | None = None,
+) -> Identify:
+    """``Identify`` as the service runs it, deciding with ``rule`` (:func:`open_set_rule`, read
+    once at start); ``plan``: another capture plan than the settings'."""
+    return pipeline.identify_use_case(
+        engine,
+        users=users,
+        index=index,
+        rule=rule,
+        gate=quality_gate(settings),
+        plan=capture_plan(settings) if plan is None else plan,
+        screen=screen,
+    )
+
+
+# Call sessions (passive verification of VAPI calls).
+
+
+def decision_board(settings: Settings) -> DecisionBoard:
+    """Where call sessions share their decisions: Redis with ``REDIS_URL``, else this process."""
+    if settings.redis_url:
+        from voiceauth_adapters.redis import RedisDecisionBoard  # noqa: PLC0415
+
+        return RedisDecisionBoard(settings.redis_url, ttl_s=settings.vapi_session_idle * 2)
+    from voiceauth_core.call_board import InMemoryDecisionBoard  # noqa: PLC0415
+
+    return InMemoryDecisionBoard()
+
+
+def call_session(
+    settings: Settings,
+    engine: Engine,
+    *,
+    users: UserRepository,
+    attempts: AttemptLog,
+    clock: Clock,
+    source: AudioSource,
+    call_id: str,
+    on_result: Callable[[Claim, VerificationResult], Awaitable[None]],
+    screen: WatchlistScreen | None = None,
+) -> CallSession:
+    """One call's session: ``verify`` over a per-call memory of the engine's detector, model
+    and countermeasure, so that what was computed before a claim is not computed again
+    (``screen``: the fraud watchlist's, which every verification passes)."""
+    from voiceauth_core.call_memo import CallMemo  # noqa: PLC0415
+    from voiceauth_core.call_session import CallSession  # noqa: PLC0415
+
+    memo = CallMemo(
+        detector=engine.detector,
+        model=engine.model,
+        spoof=engine.spoof,
+        min_speech_s=settings.min_verify_speech,
+    )
+    remembering = dataclasses.replace(
+        engine, detector=memo.detector, model=memo.model, spoof=memo.spoof
+    )
+    plan = capture_plan(settings)
+    return CallSession(
+        source=source,
+        verify=verify(
+            settings,
+            remembering,
+            users=users,
+            attempts=attempts,
+            clock=clock,
+            plan=plan,
+            screen=screen,
+        ),
+        memo=memo,
+        plan=plan,
+        correlation_id=call_id,
+        on_result=on_result,
     )

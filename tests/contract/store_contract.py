@@ -2,7 +2,8 @@
 
 Subclass :class:`StoreContract` and provide a ``stores`` fixture yielding a fresh, empty
 ``(UserRepository, AttemptLog)`` pair over one store. Real stores also pass
-:class:`StoredRowsContract`, about rows written by another program.
+:class:`StoredRowsContract`, about rows written by another program. Every ``Watchlist`` passes
+:class:`WatchlistContract` (a ``watchlist`` fixture: a fresh, empty one).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -19,6 +21,7 @@ from voiceauth_core import (
     Attempt,
     Decision,
     Embedding,
+    Enrollment,
     EnrollmentSample,
     InvalidInputError,
     ModelMismatchError,
@@ -27,8 +30,12 @@ from voiceauth_core import (
     SpoofRisk,
     UserId,
     UserNotFoundError,
+    WatchlistEntry,
+    WatchlistMatch,
 )
-from voiceauth_core.ports import AttemptLog, UserRepository
+from voiceauth_core.ports import AttemptLog, UserRepository, Watchlist
+from voiceauth_core.testing import InMemoryVoiceprintIndex
+from voiceauth_core.use_cases import sync_index
 
 MODEL = "test/model-a"
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -301,6 +308,28 @@ class StoreContract:
         assert [e.user_id for e in third.items] == ids[4:]
         assert third.next_cursor is None
 
+    async def test_every_voiceprint_reaches_the_identification_index_page_by_page(
+        self, stores: Stores
+    ) -> None:
+        users, _ = stores
+        ids = [UserId.new() for _ in range(5)]
+        for index, user in enumerate(ids):
+            await users.save_sample(user, None, sample(index), now=T0, replace=False)
+        other_model = sample(9, model="test/model-b")
+        await users.save_sample(UserId.new(), None, other_model, now=T0, replace=False)
+        held = InMemoryVoiceprintIndex(MODEL)
+        stale = Enrollment.start(user_id=UserId.new(), phone=None, sample=sample(8), now=T0)
+        await held.put(stale)  # erased from the store while this replica was not listening
+        assert await sync_index(users, held, page_size=2) == 5
+        assert set(await held.members()) == {u.value for u in ids}
+        for index, user in enumerate(ids):
+            (hit,) = await held.search(sample(index).embedding, limit=1)
+            assert hit.user_id == user
+            assert hit.cosine == pytest.approx(1.0)
+        await users.delete(ids[3])
+        assert await sync_index(users, held, page_size=2) == 4
+        assert ids[3].value not in await held.members()
+
     async def test_bad_cursor_is_invalid_input(self, stores: Stores) -> None:
         users, attempts = stores
         with pytest.raises(InvalidInputError):
@@ -442,6 +471,137 @@ class StoreContract:
         assert loaded.speech_seconds == pytest.approx(200.0)
         expected = Embedding.centroid([sample(s).embedding for s in range(50)])
         assert loaded.centroid.cosine(expected) == pytest.approx(1.0, abs=1e-9)
+
+    async def test_watchlist_match_and_probe_round_trip(self, stores: Stores) -> None:
+        users, attempts = stores
+        user = UserId.new()
+        await users.save_sample(user, None, sample(1), now=T0, replace=False)
+        match = WatchlistMatch(entry_id=uuid.uuid4(), label="caller posing as executor", score=0.97)
+        probe = sample(7).embedding
+        kept = replace(
+            attempt(user, T0, decision=Decision.REJECT),
+            watchlist=match,
+            probe=probe,
+            probe_expires_at=T0 + timedelta(days=30),
+        )
+        plain = attempt(user, T0 + timedelta(seconds=1))
+        await attempts.append(kept)
+        await attempts.append(plain)
+        listed = {a.id: a for a in (await attempts.history(user, limit=10)).items}
+        assert listed[kept.id].watchlist == match
+        assert listed[plain.id].watchlist is None
+        assert listed[kept.id].probe is None  # listings never carry the voice
+        loaded = await attempts.get(kept.id, now=T0 + timedelta(days=1))
+        assert loaded is not None
+        assert loaded.watchlist == match
+        assert loaded.probe is not None
+        assert loaded.probe.model_id == MODEL
+        assert loaded.probe.cosine(probe) == pytest.approx(1.0, abs=1e-12)
+        assert loaded.probe_expires_at == T0 + timedelta(days=30)
+        without = await attempts.get(plain.id, now=T0)
+        assert without is not None
+        assert without.probe is None
+        assert without.probe_expires_at is None
+        assert await attempts.get(uuid.uuid4(), now=T0) is None
+
+    async def test_a_probe_is_not_read_after_its_expiry_and_the_next_write_erases_it(
+        self, stores: Stores
+    ) -> None:
+        users, attempts = stores
+        user = UserId.new()
+        await users.save_sample(user, None, sample(1), now=T0, replace=False)
+        expiry = T0 + timedelta(days=1)
+        kept = replace(attempt(user, T0), probe=sample(7).embedding, probe_expires_at=expiry)
+        await attempts.append(kept)
+        before = await attempts.get(kept.id, now=expiry - timedelta(seconds=1))
+        assert before is not None
+        assert before.probe is not None
+        after = await attempts.get(kept.id, now=expiry)
+        assert after is not None
+        assert after.probe is None
+        assert after.probe_expires_at is None
+        # A later write erases it for good: read "before" its expiry again, it is gone.
+        await attempts.append(attempt(user, expiry + timedelta(seconds=1)))
+        erased = await attempts.get(kept.id, now=T0)
+        assert erased is not None
+        assert erased.probe is None
+        assert erased.decision is Decision.ACCEPT  # the rest of the attempt stays
+
+    async def test_deleting_a_user_erases_their_probes(self, stores: Stores) -> None:
+        users, attempts = stores
+        user = UserId.new()
+        await users.save_sample(user, None, sample(1), now=T0, replace=False)
+        kept = replace(
+            attempt(user, T0), probe=sample(7).embedding, probe_expires_at=T0 + timedelta(days=9)
+        )
+        await attempts.append(kept)
+        assert await users.delete(user) is True
+        assert await attempts.get(kept.id, now=T0) is None
+
+
+def entry(seed: int, when: datetime, *, label: str = "repeat caller") -> WatchlistEntry:
+    """A watchlist entry whose voice is :func:`sample` ``seed``'s."""
+    return WatchlistEntry(
+        id=uuid.uuid4(),
+        label=label,
+        note=f"note {seed}",
+        embedding=sample(seed).embedding,
+        created_at=when,
+        source="upload",
+    )
+
+
+class WatchlistContract:
+    """Behaviour every fraud watchlist store must show."""
+
+    async def test_an_entry_round_trips(self, watchlist: Watchlist) -> None:
+        added = entry(3, T0, label="caller posing as executor")
+        await watchlist.add(added)
+        loaded = await watchlist.get(added.id)
+        assert loaded is not None
+        assert (loaded.id, loaded.label, loaded.note, loaded.source) == (
+            added.id,
+            "caller posing as executor",
+            "note 3",
+            "upload",
+        )
+        assert loaded.created_at == T0
+        assert loaded.embedding.model_id == MODEL
+        assert loaded.embedding.cosine(added.embedding) == pytest.approx(1.0, abs=1e-12)
+        assert await watchlist.get(uuid.uuid4()) is None
+
+    async def test_list_is_newest_first_and_pages(self, watchlist: Watchlist) -> None:
+        added = [entry(seed, T0 + timedelta(minutes=seed)) for seed in range(5)]
+        for item in added:
+            await watchlist.add(item)
+        first = await watchlist.list(limit=3)
+        assert [e.id for e in first.items] == [e.id for e in reversed(added)][:3]
+        assert first.next_cursor is not None
+        rest = await watchlist.list(limit=3, cursor=first.next_cursor)
+        assert [e.id for e in rest.items] == [added[1].id, added[0].id]
+        assert rest.next_cursor is None
+        with pytest.raises(InvalidInputError):
+            await watchlist.list(limit=3, cursor="not-a-cursor")
+
+    async def test_every_write_moves_the_revision_and_entries_follow(
+        self, watchlist: Watchlist
+    ) -> None:
+        start = await watchlist.revision()
+        assert await watchlist.entries() == []
+        one, two = entry(1, T0), entry(2, T0 + timedelta(seconds=1))
+        await watchlist.add(one)
+        after_one = await watchlist.revision()
+        await watchlist.add(two)
+        after_two = await watchlist.revision()
+        assert len({start, after_one, after_two}) == 3
+        assert {e.id for e in await watchlist.entries()} == {one.id, two.id}
+        assert await watchlist.delete(one.id) is True
+        after_delete = await watchlist.revision()
+        assert after_delete not in (start, after_one, after_two)
+        assert [e.id for e in await watchlist.entries()] == [two.id]
+        assert await watchlist.get(one.id) is None
+        assert await watchlist.delete(one.id) is False
+        assert await watchlist.revision() == after_delete  # nothing changed
 
 
 #: Writes raw text into a user's ``phone`` column, as another program could have.

@@ -6,22 +6,35 @@ import pytest
 
 from tests.contract.audio_decoder_contract import AudioDecoderContract
 from tests.contract.audio_source_contract import AudioSourceContract, MakeSource
+from tests.contract.challenge_store_contract import ChallengeStoreContract, ChallengeStores
+from tests.contract.decision_board_contract import DecisionBoardContract
+from tests.contract.digit_recognizer_contract import DigitRecognizerContract, MakeAnswer
 from tests.contract.embedding_model_contract import EmbeddingModelContract
 from tests.contract.speech_detector_contract import SpeechDetectorContract
-from tests.contract.store_contract import StoreContract, Stores
+from tests.contract.store_contract import StoreContract, Stores, WatchlistContract
 from tests.contract.telephone_channel_contract import TelephoneChannelContract
+from tests.contract.voiceprint_events_contract import Replicas, VoiceprintEventsContract
+from tests.contract.voiceprint_index_contract import MODEL as INDEX_MODEL
+from tests.contract.voiceprint_index_contract import VoiceprintIndexContract
 from voiceauth_core import Audio
+from voiceauth_core.call_board import InMemoryDecisionBoard
 from voiceauth_core.ports import AudioSource
 from voiceauth_core.testing import (
     EnergySpeechDetector,
     InMemoryAttemptLog,
     InMemoryAudioSource,
+    InMemoryChallengeStore,
     InMemoryStore,
     InMemoryUserRepository,
+    InMemoryVoiceprintEvents,
+    InMemoryVoiceprintIndex,
+    InMemoryWatchlist,
     LowPassLine,
     SpectralEmbeddingModel,
+    ToneDigitRecognizer,
     WaveDecoder,
     synthetic_voice,
+    tone_digits,
 )
 
 pytestmark = pytest.mark.unit
@@ -32,6 +45,29 @@ class TestInMemoryStores(StoreContract):
     def stores(self) -> Stores:
         store = InMemoryStore()
         return InMemoryUserRepository(store), InMemoryAttemptLog(store)
+
+
+class TestInMemoryChallengeStore(ChallengeStoreContract):
+    @pytest.fixture
+    def challenge_stores(self) -> ChallengeStores:
+        store = InMemoryStore()
+        return InMemoryUserRepository(store), InMemoryChallengeStore(store)
+
+
+class TestToneDigitRecognizer(DigitRecognizerContract):
+    @pytest.fixture
+    def recognizer(self) -> ToneDigitRecognizer:
+        return ToneDigitRecognizer()
+
+    @pytest.fixture
+    def answer(self) -> MakeAnswer:
+        return lambda digits, lead_s: tone_digits(digits, lead_s=lead_s)
+
+
+class TestInMemoryWatchlist(WatchlistContract):
+    @pytest.fixture
+    def watchlist(self) -> InMemoryWatchlist:
+        return InMemoryWatchlist()
 
 
 class TestSpectralEmbeddingModel(EmbeddingModelContract):
@@ -90,3 +126,22 @@ class TestLowPassLine(TelephoneChannelContract):
     @pytest.fixture
     def line(self) -> LowPassLine:
         return LowPassLine()
+
+
+class TestInMemoryDecisionBoard(DecisionBoardContract):
+    @pytest.fixture
+    def board(self) -> InMemoryDecisionBoard:
+        return InMemoryDecisionBoard()
+
+
+class TestInMemoryVoiceprintIndex(VoiceprintIndexContract):
+    @pytest.fixture
+    def index(self) -> InMemoryVoiceprintIndex:
+        return InMemoryVoiceprintIndex(INDEX_MODEL)
+
+
+class TestInMemoryVoiceprintEvents(VoiceprintEventsContract):
+    @pytest.fixture
+    def events(self) -> Replicas:
+        hub = InMemoryVoiceprintEvents()
+        return lambda: hub

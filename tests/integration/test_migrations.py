@@ -444,6 +444,18 @@ REFUSED_ATTEMPTS = {
 
 #: The columns migration 0007 adds; a voiceauth at 0006 wrote every other column of rows.py.
 NEW_IN_0007 = frozenset({"spoof_raw_sum", "spoof_score", "spoof_risk"})
+#: The ``auth_attempts`` columns migration 0009 adds (the watchlist match, the kept probe).
+NEW_IN_0009 = frozenset(
+    {
+        "watchlist_entry_id",
+        "watchlist_label",
+        "watchlist_score",
+        "probe_embedding",
+        "probe_embedding_sealed",
+        "probe_model_id",
+        "probe_expires_at",
+    }
+)
 
 #: Runs one statement with positional parameters (``$1``... or ``?1``...) on the database.
 Execute = Callable[[str, Sequence[Any]], Awaitable[None]]
@@ -468,7 +480,11 @@ async def _write_as_at_0006(
         *(("auth_attempts", ATTEMPT_WRITTEN, attempt_values(item, codec)) for item in made),
     ]
     for table, columns, values in rows:
-        kept = [(c, v) for c, v in zip(columns, values, strict=True) if c not in NEW_IN_0007]
+        kept = [
+            (c, v)
+            for c, v in zip(columns, values, strict=True)
+            if c not in NEW_IN_0007 | NEW_IN_0009
+        ]
         marks = ", ".join(f"{mark}{index}" for index in range(1, len(kept) + 1))
         await execute(
             f"INSERT INTO {table} ({', '.join(c for c, _ in kept)}) VALUES ({marks})",
@@ -715,7 +731,7 @@ async def test_sqlite_empty_file_migrates_to_head(tmp_path: Path) -> None:
 async def test_sqlite_and_postgres_count_versions_alike() -> None:
     postgres, sqlite = load_migrations("postgres"), load_migrations("sqlite")
     assert [m.label for m in postgres] == [m.label for m in sqlite]
-    assert postgres[-1].label == "0007_spoof_scores"
+    assert postgres[-1].label == "0009_fraud_watchlist"
 
 
 async def test_sqlite_behind_and_ahead_are_refused(tmp_path: Path) -> None:
@@ -834,7 +850,14 @@ async def test_sqlite_0007_upgrades_a_file_at_0006_keeping_its_rows(tmp_path: Pa
                 " AND tbl_name = 'auth_attempts' AND sql IS NOT NULL"
             )
         }
-        assert indexes == {"auth_attempts_user_history", "auth_attempts_recent"}
+        assert indexes == {
+            "auth_attempts_user_history",
+            "auth_attempts_recent",
+            # Migration 0009's (the file is at head now).
+            "auth_attempts_probe_expiry",
+            "auth_attempts_probe_key",
+            "auth_attempts_watchlist_matches",
+        }
         (fk,) = conn.execute("PRAGMA foreign_key_list(auth_attempts)").fetchall()
         assert (fk[2], fk[3], fk[4], fk[6]) == ("users", "user_id", "id", "CASCADE")
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []

@@ -10,12 +10,14 @@ import asyncpg
 import numpy as np
 import pytest
 
+from tests.contract.challenge_store_contract import ChallengeStoreContract, ChallengeStores
 from tests.contract.store_contract import (
     T0,
     SetStoredPhone,
     StoreContract,
     StoredRowsContract,
     Stores,
+    WatchlistContract,
     attempt,
     sample,
 )
@@ -36,6 +38,7 @@ from voiceauth_core import (
     StorageUnavailableError,
     UserId,
 )
+from voiceauth_core.ports import Watchlist
 
 pytestmark = pytest.mark.integration
 
@@ -49,7 +52,7 @@ def database_url() -> Iterator[str]:
 async def _empty(url: str) -> None:
     conn = await asyncpg.connect(url)
     try:
-        await conn.execute("TRUNCATE users, auth_attempts")
+        await conn.execute("TRUNCATE users, auth_attempts, watchlist_entries, liveness_challenges")
     finally:
         await conn.close()
 
@@ -73,7 +76,28 @@ class TestPostgresStoresSealed(StoreContract):
     @pytest.fixture
     def stores(self, database: PostgresDatabase) -> Stores:
         cipher = TemplateCipher(parse_keyring(new_key()))
-        return PostgresUserRepository(database, cipher=cipher), PostgresAttemptLog(database)
+        return (
+            PostgresUserRepository(database, cipher=cipher),
+            PostgresAttemptLog(database, cipher=cipher),
+        )
+
+
+class TestPostgresChallengeStore(ChallengeStoreContract):
+    @pytest.fixture
+    def challenge_stores(self, database: PostgresDatabase) -> ChallengeStores:
+        return database.stores()[0], database.challenges()
+
+
+class TestPostgresWatchlist(WatchlistContract):
+    @pytest.fixture
+    def watchlist(self, database: PostgresDatabase) -> Watchlist:
+        return database.watchlist()
+
+
+class TestPostgresWatchlistSealed(WatchlistContract):
+    @pytest.fixture
+    def watchlist(self, database: PostgresDatabase) -> Watchlist:
+        return database.watchlist(TemplateCipher(parse_keyring(new_key())))
 
 
 class TestPostgresStoresWithoutStatementCache(StoreContract):

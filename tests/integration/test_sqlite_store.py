@@ -12,12 +12,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.contract.challenge_store_contract import ChallengeStoreContract, ChallengeStores
 from tests.contract.store_contract import (
     T0,
     SetStoredPhone,
     StoreContract,
     StoredRowsContract,
     Stores,
+    WatchlistContract,
     attempt,
     sample,
 )
@@ -25,6 +27,7 @@ from voiceauth_adapters.sealing import new_key, parse_keyring
 from voiceauth_adapters.sealing.cipher import TemplateCipher
 from voiceauth_adapters.sqlite import SqliteAttemptLog, SqliteDatabase, SqliteUserRepository
 from voiceauth_core import Decision, Embedding, SpoofRisk, StorageUnavailableError, UserId
+from voiceauth_core.ports import Watchlist
 from voiceauth_web import wiring
 from voiceauth_web.settings import Settings
 
@@ -50,7 +53,28 @@ class TestSqliteStoresSealed(StoreContract):
     @pytest.fixture
     def stores(self, database: SqliteDatabase) -> Stores:
         cipher = TemplateCipher(parse_keyring(new_key()))
-        return SqliteUserRepository(database, cipher=cipher), SqliteAttemptLog(database)
+        return (
+            SqliteUserRepository(database, cipher=cipher),
+            SqliteAttemptLog(database, cipher=cipher),
+        )
+
+
+class TestSqliteChallengeStore(ChallengeStoreContract):
+    @pytest.fixture
+    def challenge_stores(self, database: SqliteDatabase) -> ChallengeStores:
+        return database.stores()[0], database.challenges()
+
+
+class TestSqliteWatchlist(WatchlistContract):
+    @pytest.fixture
+    def watchlist(self, database: SqliteDatabase) -> Watchlist:
+        return database.watchlist()
+
+
+class TestSqliteWatchlistSealed(WatchlistContract):
+    @pytest.fixture
+    def watchlist(self, database: SqliteDatabase) -> Watchlist:
+        return database.watchlist(TemplateCipher(parse_keyring(new_key())))
 
 
 class TestSqliteStoredRows(StoredRowsContract):

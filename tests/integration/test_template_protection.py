@@ -91,7 +91,7 @@ async def _postgres_store(url: str) -> AsyncIterator[Store]:
         finally:
             await conn.close()
 
-    await execute("TRUNCATE users, auth_attempts", ())
+    await execute("TRUNCATE users, auth_attempts, watchlist_entries CASCADE", ())
     async with PostgresDatabase(url, min_size=1, max_size=4) as database:
         yield Store(database, rows, execute, lambda n: f"${n}", lambda user: user.value)
 

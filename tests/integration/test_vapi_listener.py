@@ -15,7 +15,9 @@ import pytest
 
 from tests.contract.audio_source_contract import AudioSourceContract, MakeSource
 from tests.integration.running_app import served_app
+from tests.unit.web.app_harness import fake_container
 from voiceauth_adapters.vapi import PcmFormat, VapiListener, VapiListenSource
+from voiceauth_adapters.vapi.layout import ChannelLayout, LayoutSource, ListenLayout
 from voiceauth_adapters.vapi.testing import (
     Failure,
     ListenCall,
@@ -343,6 +345,103 @@ async def test_a_capture_error_carries_no_trace_of_the_listen_url(
     while error is not None:  # what a traceback logger would print, causes included
         assert call_id not in str(error)
         error = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
+
+
+# --- the channel layout, announced or recognised -----------------------------------------------
+
+
+def layout_call(kind: str, alice: Audio) -> ListenCall:
+    """A call without a ``start`` frame in each layout a client may send."""
+    bob = voice(BOB, seed=2)
+    calls = {
+        "stereo": ListenCall(caller=alice, assistant=bob, send_start=False),
+        "stereo-quiet-assistant": ListenCall(caller=alice, send_start=False),
+        "duplicated": ListenCall(caller=alice, duplicated=True, send_start=False),
+        "mono": ListenCall(caller=alice, channels=1, send_start=False),
+    }
+    return calls[kind]
+
+
+@pytest.mark.parametrize(
+    ("kind", "layout"),
+    [
+        ("stereo", ChannelLayout.STEREO),
+        ("stereo-quiet-assistant", ChannelLayout.STEREO),
+        ("duplicated", ChannelLayout.DUPLICATED),
+        ("mono", ChannelLayout.MONO),
+    ],
+)
+async def test_without_a_start_frame_the_layout_is_recognised(
+    server: VapiListenServer, kind: str, layout: ChannelLayout, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="voiceauth_adapters")
+    alice, seen = voice(ALICE), list[ListenLayout]()
+    # The configured default (16 kHz, two channels) is what every layout is first read as.
+    async with VapiListener(allow_private_networks=True, on_layout=seen.append) as listener:
+        url = server.add(layout_call(kind, alice))
+        heard = await listener.source(url).fetch()
+    assert heard.duration == pytest.approx(alice.duration, abs=0.001)
+    assert correlation(heard, alice) > 0.999
+    assert [(s.layout, s.source) for s in seen] == [(layout, LayoutSource.DETECTED)]
+    lines = [r.getMessage() for r in caplog.records if "layout" in r.getMessage()]
+    channels = seen[0].pcm.channels
+    expected = f"call audio layout: {layout} (detected), 16000 Hz, {channels} channel(s)"
+    assert lines == [f"{expected}, caller on channel 0"]
+    assert url.rsplit("/", 2)[1] not in lines[0]
+    assert "127.0.0.1" not in lines[0]
+
+
+async def test_recognised_stereo_keeps_the_configured_caller_channel(
+    server: VapiListenServer,
+) -> None:
+    alice, seen = voice(ALICE), list[ListenLayout]()
+    call = ListenCall(caller=alice, assistant=voice(BOB), customer_channel=1, send_start=False)
+    pcm = PcmFormat(customer_channel=1)
+    async with VapiListener(allow_private_networks=True, pcm=pcm, on_layout=seen.append) as one:
+        heard = await one.source(server.add(call)).fetch()
+    assert correlation(heard, alice) > 0.999
+    assert [s.pcm for s in seen] == [pcm]
+
+
+@pytest.mark.parametrize("duplicated", [False, True])
+async def test_a_start_frame_is_honoured_without_looking_at_the_audio(
+    server: VapiListenServer, duplicated: bool
+) -> None:
+    # Today's path: a stereo start frame means stereo, caller on channel 0, whatever follows.
+    alice, seen = voice(ALICE), list[ListenLayout]()
+    call = ListenCall(caller=alice, assistant=voice(BOB), duplicated=duplicated)
+    async with VapiListener(allow_private_networks=True, on_layout=seen.append) as listener:
+        heard = await listener.source(server.add(call)).fetch()
+    assert correlation(heard, alice) > 0.999
+    assert [(s.layout, s.source, s.pcm) for s in seen] == [
+        (ChannelLayout.STEREO, LayoutSource.ANNOUNCED, PcmFormat())
+    ]
+
+
+async def test_silence_at_first_means_the_configured_format(server: VapiListenServer) -> None:
+    alice, seen = voice(ALICE), list[ListenLayout]()
+    quiet = Audio(samples=np.zeros(24_000, np.float32), sample_rate=16_000)  # 1.5 s
+    call = ListenCall(caller=Audio.concatenate([quiet, alice]), send_start=False)
+    async with VapiListener(allow_private_networks=True, on_layout=seen.append) as listener:
+        heard = await listener.source(server.add(call)).fetch()
+    assert correlation(Audio(samples=heard.samples[24_000:], sample_rate=16_000), alice) > 0.999
+    assert [(s.layout, s.source) for s in seen] == [(ChannelLayout.STEREO, LayoutSource.CONFIGURED)]
+
+
+async def test_the_service_counts_each_layout_in_its_metrics(
+    tmp_path: Path, server: VapiListenServer
+) -> None:
+    container = fake_container(tmp_path)
+    alice = voice(ALICE)
+    async with container.adapters.listener() as listener:
+        for kind in ("mono", "mono", "duplicated"):
+            await listener.source(server.add(layout_call(kind, alice))).fetch()
+        await listener.source(server.add(ListenCall(caller=alice))).fetch()  # announced
+    counted = container.metrics().listen_layout
+    assert counted.labels("mono", "detected")._value.get() == 2
+    assert counted.labels("duplicated", "detected")._value.get() == 1
+    assert counted.labels("stereo", "announced")._value.get() == 1
+    assert counted.labels("stereo", "detected")._value.get() == 0
 
 
 # --- through the Verify use case --------------------------------------------------------------

@@ -28,8 +28,10 @@ pytestmark = pytest.mark.unit
 
 
 def ports(use_case: Enroll | Verify) -> dict[str, object]:
-    """Every port and rule a use case holds but its clock (the eval runs on a manual one)."""
-    return {name: value for name, value in vars(use_case).items() if name != "_clock"}
+    """Every port and rule a use case holds but its clock (the eval runs on a manual one) and
+    how long probes are kept for fraud reports (the eval's attempts are never reported)."""
+    kept_apart = {"_clock", "_probe_retention"}
+    return {name: value for name, value in vars(use_case).items() if name not in kept_apart}
 
 
 def service_and_eval(

@@ -22,7 +22,7 @@ from voiceauth_adapters.migrations import (
 from voiceauth_adapters.postgres import PostgresDatabase, connection_options, redacted_dsn
 from voiceauth_adapters.postgres import codec as postgres_codec
 from voiceauth_adapters.sealing.cipher import Field, TemplateCipher
-from voiceauth_adapters.sealing.columns import VECTOR_FIELDS
+from voiceauth_adapters.sealing.columns import PROBE_FIELDS, VECTOR_FIELDS, WATCHLIST_FIELDS
 from voiceauth_adapters.sealing.keys import parse_keyring
 from voiceauth_adapters.sqlite import SqliteDatabase
 from voiceauth_adapters.sqlite import codec as sqlite_codec
@@ -73,12 +73,20 @@ def _last_clear_index(sql: str) -> str:
 def test_every_sealed_field_has_its_column_rule_and_census_index(dialect: str) -> None:
     """Each field the cipher seals is a column pair with the one-form rule and a key index."""
     shipped = "\n".join(m.sql for m in load_migrations(dialect))  # type: ignore[arg-type]
-    assert get_args(Field) == VECTOR_FIELDS  # the stores walk this list
-    for field in get_args(Field):
+    # The stores walk these lists.
+    assert get_args(Field) == VECTOR_FIELDS + WATCHLIST_FIELDS + PROBE_FIELDS
+    for field in VECTOR_FIELDS:
         assert f"{field}_sealed" in shipped, field
         assert f"users_{field}_one_form" in shipped, field
         assert f"users_{field}_key" in shipped, field
         assert f"{field} IS NOT NULL" in _last_clear_index(shipped), field
+    for field, table, key in (
+        ("watchlist_embedding", "watchlist_entries", "watchlist_entries_key"),
+        ("probe_embedding", "auth_attempts", "auth_attempts_probe_key"),
+    ):
+        assert f"{field}_sealed" in shipped, field
+        assert f"{table}_one_form" in shipped or f"{table}_probe_one_form" in shipped, field
+        assert f"CREATE INDEX {key}" in shipped, field
 
 
 def test_top_level_migrations_folder_is_the_packaged_one() -> None:

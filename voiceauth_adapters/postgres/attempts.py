@@ -12,10 +12,11 @@ import asyncpg
 
 from voiceauth_adapters.postgres.codec import CODEC
 from voiceauth_adapters.sql.attempts import SqlAttemptLog
-from voiceauth_adapters.sql.rows import ATTEMPT_COLUMNS, ATTEMPT_WRITTEN, Row
+from voiceauth_adapters.sql.rows import ATTEMPT_COLUMNS, ATTEMPT_WRITTEN, PROBE_COLUMNS, Row
 
 if TYPE_CHECKING:
     from voiceauth_adapters.postgres.connection import PostgresDatabase
+    from voiceauth_adapters.sealing.cipher import TemplateCipher
 
 __all__ = ["PostgresAttemptLog", "PostgresAttemptTable"]
 
@@ -25,6 +26,12 @@ _APPEND = (
     f" SELECT {', '.join(f'${index}' for index in range(1, len(ATTEMPT_WRITTEN) + 1))}"
     " WHERE EXISTS (SELECT 1 FROM users WHERE id = $2 AND sample_count > 0)"
 )
+# Migration 0009's auth_attempts_probe_expiry index finds the probes to erase.
+_ERASE_EXPIRED_PROBES = (
+    "UPDATE auth_attempts SET probe_embedding = NULL, probe_embedding_sealed = NULL,"
+    " probe_model_id = NULL, probe_expires_at = NULL WHERE probe_expires_at <= $1"
+)
+_ONE = f"SELECT {ATTEMPT_COLUMNS}, {PROBE_COLUMNS} FROM auth_attempts WHERE id = $1"
 
 
 class PostgresAttemptTable:
@@ -33,16 +40,27 @@ class PostgresAttemptTable:
     def __init__(self, database: PostgresDatabase) -> None:
         self._db = database
 
-    async def append(self, values: Sequence[Any]) -> bool:
-        """Insert the attempt if its user holds samples; whether it was."""
+    async def append(self, values: Sequence[Any], expire_before: Any) -> bool:
+        """Insert the attempt if its user holds samples, and erase expired probes; whether it
+        was inserted."""
 
         async def run(conn: Any) -> str:
+            await conn.execute(_ERASE_EXPIRED_PROBES, expire_before)
             try:
                 return str(await conn.execute(_APPEND, *values))
             except asyncpg.ForeignKeyViolationError:
                 return "INSERT 0 0"  # the user was deleted meanwhile
 
         return await self._db.write(run) == "INSERT 0 1"
+
+    async def one(self, attempt_id: Any) -> Row | None:
+        """The attempt's row with its probe columns, or None."""
+
+        async def run(conn: Any) -> Row | None:
+            row: Row | None = await conn.fetchrow(_ONE, attempt_id)
+            return row
+
+        return await self._db.read(run)
 
     async def newest(
         self,
@@ -83,7 +101,8 @@ class PostgresAttemptLog(SqlAttemptLog):
 
     Args:
         database: The connection pool.
+        cipher: Seals the probe embeddings attempts keep; None keeps them in the clear.
     """
 
-    def __init__(self, database: PostgresDatabase) -> None:
-        super().__init__(PostgresAttemptTable(database), CODEC)
+    def __init__(self, database: PostgresDatabase, *, cipher: TemplateCipher | None = None) -> None:
+        super().__init__(PostgresAttemptTable(database), CODEC, cipher=cipher)

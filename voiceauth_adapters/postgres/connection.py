@@ -16,11 +16,13 @@ import asyncpg
 from voiceauth_adapters.migrations import Migration, SchemaStatus
 from voiceauth_adapters.postgres import templates
 from voiceauth_adapters.postgres.attempts import PostgresAttemptLog
+from voiceauth_adapters.postgres.challenges import PostgresChallengeStore
 from voiceauth_adapters.postgres.migrator import apply_migrations, read_status
 from voiceauth_adapters.postgres.users import PostgresUserRepository
+from voiceauth_adapters.postgres.watchlist import PostgresWatchlist
 from voiceauth_adapters.sealing.census import ResealProgress, TemplateCensus
 from voiceauth_core.errors import StorageUnavailableError
-from voiceauth_core.ports import AttemptLog, UserRepository
+from voiceauth_core.ports import AttemptLog, ChallengeStore, UserRepository, Watchlist
 
 if TYPE_CHECKING:
     from voiceauth_adapters.sealing.cipher import TemplateCipher
@@ -213,7 +215,15 @@ class PostgresDatabase:
 
     def stores(self, cipher: TemplateCipher | None = None) -> tuple[UserRepository, AttemptLog]:
         """The enrolment store and attempt log over this pool; ``cipher`` seals what they write."""
-        return PostgresUserRepository(self, cipher=cipher), PostgresAttemptLog(self)
+        return PostgresUserRepository(self, cipher=cipher), PostgresAttemptLog(self, cipher=cipher)
+
+    def watchlist(self, cipher: TemplateCipher | None = None) -> Watchlist:
+        """The fraud watchlist over this database; ``cipher`` seals the embeddings it writes."""
+        return PostgresWatchlist(self, cipher=cipher)
+
+    def challenges(self) -> ChallengeStore:
+        """The liveness challenges over this database."""
+        return PostgresChallengeStore(self)
 
     async def template_census(self) -> TemplateCensus:
         """Rows in the clear, and rows sealed by key id; changes nothing."""

@@ -16,7 +16,8 @@ __all__ = ["ResealProgress", "TemplateCensus"]
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TemplateCensus:
-    """Counts of ``users`` rows by how their vectors are stored.
+    """Counts of rows by how their vectors are stored (``users``, and with :meth:`plus` the
+    watchlist entries and the attempts' probes).
 
     Args:
         clear: Rows holding a vector in the clear (a float array or float64 blob).
@@ -40,6 +41,13 @@ class TemplateCensus:
             for key_id, count in counts.items():
                 sealed[key_id] = max(sealed.get(key_id, 0), count)
         return cls(clear=clear, sealed=sealed)
+
+    def plus(self, other: TemplateCensus) -> TemplateCensus:
+        """This census and another table's together: rows counted in either, summed."""
+        sealed = dict(self.sealed)
+        for key_id, count in other.sealed.items():
+            sealed[key_id] = sealed.get(key_id, 0) + count
+        return TemplateCensus(clear=self.clear + other.clear, sealed=sealed)
 
     def require_readable(self, cipher: TemplateCipher | None) -> None:
         """Refuse to serve a store whose sealed voiceprints this configuration cannot open.

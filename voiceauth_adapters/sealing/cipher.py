@@ -25,8 +25,13 @@ __all__ = ["FORMAT_VERSION", "Field", "TemplateCipher", "sealed_key_id"]
 
 #: The first byte of every sealed value; a later format gets the next number.
 FORMAT_VERSION = 1
-#: The sealed columns, each bound by name into its values' associated data.
-Field = Literal["embedding", "embedding_sum", "phone_band_sum"]
+#: The sealed columns, each bound by name into its values' associated data. The ``users``
+#: columns are bound to the user's id; ``watchlist_embedding`` (``watchlist_entries``) to the
+#: entry's id and ``probe_embedding`` (``auth_attempts``) to the attempt's id, passed as the
+#: ``UserId`` argument: the row's own UUID.
+Field = Literal[
+    "embedding", "embedding_sum", "phone_band_sum", "watchlist_embedding", "probe_embedding"
+]
 
 _DOMAIN = b"voiceauth template v1\x00"
 _NONCE_BYTES = 12  # 96 bits, fresh from os.urandom for every value

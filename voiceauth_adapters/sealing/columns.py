@@ -12,11 +12,22 @@ if TYPE_CHECKING:
     # Only for annotations: a store without a key works where cryptography is not installed.
     from voiceauth_adapters.sealing.cipher import Field, TemplateCipher
 
-__all__ = ["VECTOR_FIELDS", "load_optional_vector", "load_vector", "store_vector"]
+__all__ = [
+    "PROBE_FIELDS",
+    "VECTOR_FIELDS",
+    "WATCHLIST_FIELDS",
+    "load_optional_vector",
+    "load_vector",
+    "store_vector",
+]
 
 #: Every vector column of ``users`` (each beside its ``<name>_sealed`` twin), in order; the
 #: values of :data:`~voiceauth_adapters.sealing.cipher.Field`.
 VECTOR_FIELDS: tuple[Field, ...] = ("embedding", "embedding_sum", "phone_band_sum")
+#: The sealed vector of a watchlist entry (``watchlist_entries``), bound to the entry's id.
+WATCHLIST_FIELDS: tuple[Field, ...] = ("watchlist_embedding",)
+#: The caller's embedding an attempt keeps (``auth_attempts``), bound to the attempt's id.
+PROBE_FIELDS: tuple[Field, ...] = ("probe_embedding",)
 
 
 def store_vector(

@@ -12,8 +12,9 @@ from voiceauth_adapters.sql.codec import Codec
 from voiceauth_adapters.sql.database import Database
 from voiceauth_adapters.sql.resealing import reseal_in_batches
 from voiceauth_adapters.sql.rows import Row, stored_phone
-from voiceauth_adapters.sql.tables import AttemptTable, ResealTable, UserTable
+from voiceauth_adapters.sql.tables import AttemptTable, ResealTable, UserTable, WatchlistTable
 from voiceauth_adapters.sql.users import SqlUserRepository
+from voiceauth_adapters.sql.watchlist import SqlWatchlist
 
 __all__ = [
     "AttemptTable",
@@ -23,7 +24,9 @@ __all__ = [
     "Row",
     "SqlAttemptLog",
     "SqlUserRepository",
+    "SqlWatchlist",
     "UserTable",
+    "WatchlistTable",
     "reseal_in_batches",
     "stored_phone",
 ]

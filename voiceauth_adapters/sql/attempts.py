@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from voiceauth_adapters.sql.codec import Codec
 from voiceauth_adapters.sql.paging import page_of, require_limit
@@ -14,6 +16,9 @@ from voiceauth_core.errors import UserNotFoundError
 from voiceauth_core.identity import UserId
 from voiceauth_core.paging import AttemptCursor, Page
 
+if TYPE_CHECKING:
+    from voiceauth_adapters.sealing.cipher import TemplateCipher
+
 __all__ = ["SqlAttemptLog"]
 
 
@@ -23,21 +28,43 @@ class SqlAttemptLog:
     Args:
         table: The dialect's statements on ``auth_attempts``.
         codec: The dialect's column encodings.
+        cipher: Seals the probe embedding an attempt keeps (bound to the attempt's id) and
+            opens sealed ones; None keeps it in the clear.
     """
 
-    def __init__(self, table: AttemptTable, codec: Codec[Any]) -> None:
+    def __init__(
+        self, table: AttemptTable, codec: Codec[Any], *, cipher: TemplateCipher | None = None
+    ) -> None:
         self._table = table
         self._codec = codec
+        self._cipher = cipher
 
     async def append(self, attempt: Attempt) -> None:
-        """Record an attempt of an enrolled user.
+        """Record an attempt of an enrolled user, and erase (in the same transaction) every
+        probe whose expiry is at or before its time.
 
         Raises:
             UserNotFoundError: The user has no enrolment.
             StorageUnavailableError: The database is failing.
         """
-        if not await self._table.append(attempt_values(attempt, self._codec)):
+        values = attempt_values(attempt, self._codec, self._cipher)
+        if not await self._table.append(values, self._codec.encode_time(attempt.created_at)):
             raise UserNotFoundError(f"user {attempt.user_id} is not enrolled")
+
+    async def get(self, attempt_id: uuid.UUID, *, now: datetime) -> Attempt | None:
+        """The attempt with its probe (None once expired at ``now``), or None.
+
+        Raises:
+            TemplateProtectionError: The probe is sealed and cannot be opened.
+        """
+        row = await self._table.one(self._codec.encode_id(attempt_id))
+        if row is None:
+            return None
+        attempt = attempt_from_row(row, self._codec, self._cipher)
+        expires = attempt.probe_expires_at
+        if expires is not None and expires <= now:  # not yet erased: no write since it expired
+            return replace(attempt, probe=None, probe_expires_at=None)
+        return attempt
 
     async def history(
         self, user_id: UserId, *, limit: int, cursor: str | None = None

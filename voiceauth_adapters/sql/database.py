@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from voiceauth_adapters.migrations import Migration, SchemaStatus
     from voiceauth_adapters.sealing import ResealProgress, TemplateCensus
     from voiceauth_adapters.sealing.cipher import TemplateCipher
-    from voiceauth_core.ports import AttemptLog, UserRepository
+    from voiceauth_core.ports import AttemptLog, ChallengeStore, UserRepository, Watchlist
 
 __all__ = ["Database"]
 
@@ -69,9 +69,18 @@ class Database(Protocol):
     def stores(self, cipher: TemplateCipher | None = None) -> tuple[UserRepository, AttemptLog]:
         """The enrolment store and attempt log over this database (usable once it is opened).
 
-        With a ``cipher`` the store seals every voiceprint it writes; without, it writes them in
-        the clear. It reads both.
+        With a ``cipher`` the store seals every voiceprint it writes (and the attempt log every
+        probe embedding); without, it writes them in the clear. It reads both.
         """
+        ...
+
+    def watchlist(self, cipher: TemplateCipher | None = None) -> Watchlist:
+        """The fraud watchlist over this database (usable once it is opened); with a ``cipher``
+        it seals every embedding it writes."""
+        ...
+
+    def challenges(self) -> ChallengeStore:
+        """The liveness challenges over this database (usable once it is opened)."""
         ...
 
     async def template_census(self) -> TemplateCensus:

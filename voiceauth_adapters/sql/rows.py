@@ -1,4 +1,5 @@
-"""What a ``users`` or ``auth_attempts`` row holds: the columns read and written, in order."""
+"""What a ``users``, ``auth_attempts`` or ``watchlist_entries`` row holds: the columns read and
+written, in order."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from voiceauth_adapters.sql.codec import Codec
 from voiceauth_core.attempt import Attempt, Decision, SpoofRisk
+from voiceauth_core.embedding import Embedding
 from voiceauth_core.enrollment import Enrollment
 from voiceauth_core.errors import InvalidInputError
 from voiceauth_core.identity import PhoneNumber, UserId
+from voiceauth_core.watchlist import WatchlistEntry, WatchlistMatch
 
 if TYPE_CHECKING:
     from voiceauth_adapters.sealing.cipher import TemplateCipher
@@ -17,13 +20,17 @@ if TYPE_CHECKING:
 __all__ = [
     "ATTEMPT_COLUMNS",
     "ATTEMPT_WRITTEN",
+    "PROBE_COLUMNS",
     "USER_COLUMNS",
     "USER_WRITTEN",
+    "WATCHLIST_COLUMNS",
     "Row",
     "attempt_from_row",
     "attempt_values",
     "enrollment_from_row",
     "enrollment_values",
+    "entry_from_row",
+    "entry_values",
     "holds_samples",
     "stored_phone",
 ]
@@ -58,7 +65,25 @@ USER_WRITTEN = (
 #: The ``auth_attempts`` columns an attempt is read from, in :func:`attempt_from_row`'s order.
 ATTEMPT_COLUMNS = (
     "id, user_id, decision, score, raw_score, speech_seconds, channel, correlation_id,"
-    " created_at, error, spoof_score, spoof_risk"
+    " created_at, error, spoof_score, spoof_risk, watchlist_entry_id, watchlist_label,"
+    " watchlist_score"
+)
+_ATTEMPT_COLUMN_COUNT = 15  # the columns of ATTEMPT_COLUMNS
+
+#: The ``auth_attempts`` columns of the caller's kept embedding, read after
+#: :data:`ATTEMPT_COLUMNS` only where it is used (``report-fraud``), never by a listing.
+PROBE_COLUMNS = "probe_embedding, probe_embedding_sealed, probe_model_id, probe_expires_at"
+
+#: The ``watchlist_entries`` columns, read and written in :func:`entry_from_row`'s order.
+WATCHLIST_COLUMNS = (
+    "id",
+    "label",
+    "note",
+    "source",
+    "model_id",
+    "created_at",
+    "watchlist_embedding",
+    "watchlist_embedding_sealed",
 )
 
 #: The ``auth_attempts`` columns an attempt is written to, in :func:`attempt_values`'s order
@@ -77,6 +102,13 @@ ATTEMPT_WRITTEN = (
     "created_at",
     "spoof_score",
     "spoof_risk",
+    "watchlist_entry_id",
+    "watchlist_label",
+    "watchlist_score",
+    "probe_embedding",
+    "probe_embedding_sealed",
+    "probe_model_id",
+    "probe_expires_at",
 )
 
 
@@ -173,12 +205,32 @@ def enrollment_values(
     )
 
 
-def attempt_from_row(row: Row, codec: Codec[Any]) -> Attempt:
-    """The attempt an ``auth_attempts`` row (:data:`ATTEMPT_COLUMNS`) holds.
+def attempt_from_row(row: Row, codec: Codec[Any], cipher: TemplateCipher | None = None) -> Attempt:
+    """The attempt an ``auth_attempts`` row (:data:`ATTEMPT_COLUMNS`, then optionally
+    :data:`PROBE_COLUMNS`) holds.
 
     A row written before migration 0007 (or by the original service) has no spoof assessment:
-    both its spoof columns are NULL and read as None.
+    both its spoof columns are NULL and read as None; one written before 0009 no watchlist
+    match and no probe.
+
+    Raises:
+        TemplateProtectionError: The probe is sealed and ``cipher`` cannot open it.
     """
+    attempt_id = codec.decode_id(row[0])
+    probe = None
+    probe_expires_at = None
+    if len(row) > _ATTEMPT_COLUMN_COUNT:
+        clear, sealed, model_id, expires = row[_ATTEMPT_COLUMN_COUNT:]
+        vector = codec.decode_optional_vector(
+            UserId(value=attempt_id),
+            field="probe_embedding",
+            clear=clear,
+            sealed=sealed,
+            cipher=cipher,
+        )
+        if vector is not None and model_id is not None and expires is not None:
+            probe = Embedding.from_vector(vector, model_id)
+            probe_expires_at = codec.decode_time(expires)
     (
         ident,
         user,
@@ -192,9 +244,13 @@ def attempt_from_row(row: Row, codec: Codec[Any]) -> Attempt:
         error,
         spoof_score,
         spoof_risk,
-    ) = row
+        watchlist_entry,
+        watchlist_label,
+        watchlist_score,
+    ) = row[:_ATTEMPT_COLUMN_COUNT]
+    del ident  # decoded above
     return Attempt(
-        id=codec.decode_id(ident),
+        id=attempt_id,
         user_id=UserId(value=codec.decode_id(user)),
         decision=Decision(decision),
         score=score,
@@ -206,11 +262,25 @@ def attempt_from_row(row: Row, codec: Codec[Any]) -> Attempt:
         error=error,
         spoof_score=spoof_score,
         spoof_risk=None if spoof_risk is None else SpoofRisk(spoof_risk),
+        watchlist=None
+        if watchlist_entry is None
+        else WatchlistMatch(
+            entry_id=codec.decode_id(watchlist_entry),
+            label=watchlist_label,
+            score=watchlist_score,
+        ),
+        probe=probe,
+        probe_expires_at=probe_expires_at,
     )
 
 
-def attempt_values(attempt: Attempt, codec: Codec[Any]) -> tuple[Any, ...]:
-    """The :data:`ATTEMPT_WRITTEN` values of an attempt."""
+def attempt_values(
+    attempt: Attempt, codec: Codec[Any], cipher: TemplateCipher | None = None
+) -> tuple[Any, ...]:
+    """The :data:`ATTEMPT_WRITTEN` values of an attempt; its probe sealed with a ``cipher``
+    (bound to the attempt's id)."""
+    match = attempt.watchlist
+    probe = attempt.probe
     return (
         codec.encode_id(attempt.id),
         codec.encode_id(attempt.user_id.value),
@@ -225,4 +295,63 @@ def attempt_values(attempt: Attempt, codec: Codec[Any]) -> tuple[Any, ...]:
         codec.encode_time(attempt.created_at),
         attempt.spoof_score,
         None if attempt.spoof_risk is None else attempt.spoof_risk.value,
+        None if match is None else codec.encode_id(match.entry_id),
+        None if match is None else match.label,
+        None if match is None else match.score,
+        *codec.encode_optional_vector(
+            UserId(value=attempt.id),
+            None if probe is None else probe.vector,
+            field="probe_embedding",
+            cipher=cipher,
+        ),
+        None if probe is None else probe.model_id,
+        None if attempt.probe_expires_at is None else codec.encode_time(attempt.probe_expires_at),
+    )
+
+
+def entry_from_row(
+    row: Row, codec: Codec[Any], cipher: TemplateCipher | None = None
+) -> WatchlistEntry:
+    """The watchlist entry a ``watchlist_entries`` row (:data:`WATCHLIST_COLUMNS`) holds.
+
+    Raises:
+        TemplateProtectionError: Its embedding is sealed and ``cipher`` cannot open it.
+    """
+    ident, label, note, source, model_id, created_at, clear, sealed = row
+    entry_id = codec.decode_id(ident)
+    vector = codec.decode_vector(
+        UserId(value=entry_id),
+        field="watchlist_embedding",
+        clear=clear,
+        sealed=sealed,
+        cipher=cipher,
+    )
+    return WatchlistEntry(
+        id=entry_id,
+        label=label,
+        note=note,
+        embedding=Embedding.from_vector(vector, model_id),
+        created_at=codec.decode_time(created_at),
+        source=source,
+    )
+
+
+def entry_values(
+    entry: WatchlistEntry, codec: Codec[Any], cipher: TemplateCipher | None = None
+) -> tuple[Any, ...]:
+    """The :data:`WATCHLIST_COLUMNS` values of an entry; its embedding sealed with a ``cipher``
+    (bound to the entry's id)."""
+    return (
+        codec.encode_id(entry.id),
+        entry.label,
+        entry.note,
+        entry.source,
+        entry.embedding.model_id,
+        codec.encode_time(entry.created_at),
+        *codec.encode_vector(
+            UserId(value=entry.id),
+            entry.embedding.vector,
+            field="watchlist_embedding",
+            cipher=cipher,
+        ),
     )

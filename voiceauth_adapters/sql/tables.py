@@ -13,7 +13,7 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from voiceauth_adapters.sql.rows import Row
 
-__all__ = ["AttemptTable", "ResealTable", "UserTable"]
+__all__ = ["AttemptTable", "ResealTable", "UserTable", "WatchlistTable"]
 
 T = TypeVar("T")
 
@@ -53,9 +53,16 @@ class AttemptTable(Protocol):
     """The statements on ``auth_attempts`` (rows of
     :data:`~voiceauth_adapters.sql.rows.ATTEMPT_COLUMNS`)."""
 
-    async def append(self, values: Sequence[Any]) -> bool:
+    async def append(self, values: Sequence[Any], expire_before: Any) -> bool:
         """Insert the :data:`~voiceauth_adapters.sql.rows.ATTEMPT_WRITTEN` values if their user
-        holds samples; False, and nothing written, if not."""
+        holds samples; False, and nothing written, if not. In the same transaction, erase the
+        probe columns of every row whose ``probe_expires_at`` is at or before
+        ``expire_before``."""
+        ...
+
+    async def one(self, attempt_id: Any) -> Row | None:
+        """The row of that id (:data:`~voiceauth_adapters.sql.rows.ATTEMPT_COLUMNS` then
+        :data:`~voiceauth_adapters.sql.rows.PROBE_COLUMNS`), or None."""
         ...
 
     async def newest(
@@ -69,6 +76,37 @@ class AttemptTable(Protocol):
         """Up to ``limit`` rows of enrolled users, newest first (``created_at``, then ``id``,
         descending): of ``user_id`` only if given, created at or after ``since`` if given,
         and strictly before the ``(created_at, id)`` position ``before`` if given."""
+        ...
+
+
+class WatchlistTable(Protocol):
+    """The statements on ``watchlist_entries`` (rows of
+    :data:`~voiceauth_adapters.sql.rows.WATCHLIST_COLUMNS`) and ``watchlist_revision``."""
+
+    async def insert(self, values: Sequence[Any]) -> None:
+        """Insert an entry and move the revision on, in one transaction."""
+        ...
+
+    async def one(self, entry_id: Any) -> Row | None:
+        """The entry's row, or None."""
+        ...
+
+    async def newest(self, *, limit: int, before: tuple[Any, Any] | None = None) -> Sequence[Row]:
+        """Up to ``limit`` rows, newest first (``created_at``, then ``id``, descending),
+        strictly before the ``(created_at, id)`` position ``before`` if given."""
+        ...
+
+    async def delete(self, entry_id: Any) -> bool:
+        """Erase the entry and move the revision on, in one transaction; False if there was
+        none (nothing changed)."""
+        ...
+
+    async def every(self) -> Sequence[Row]:
+        """Every row."""
+        ...
+
+    async def revision(self) -> int:
+        """The ``watchlist_revision`` number."""
         ...
 
 

@@ -10,10 +10,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from voiceauth_adapters.sql.attempts import SqlAttemptLog
-from voiceauth_adapters.sql.rows import ATTEMPT_COLUMNS, ATTEMPT_WRITTEN, Row
+from voiceauth_adapters.sql.rows import ATTEMPT_COLUMNS, ATTEMPT_WRITTEN, PROBE_COLUMNS, Row
 from voiceauth_adapters.sqlite.codec import CODEC
 
 if TYPE_CHECKING:
+    from voiceauth_adapters.sealing.cipher import TemplateCipher
     from voiceauth_adapters.sqlite.connection import SqliteDatabase
 
 __all__ = ["SqliteAttemptLog", "SqliteAttemptTable"]
@@ -24,6 +25,12 @@ _APPEND = (
     f" SELECT {', '.join(f'?{index}' for index in range(1, len(ATTEMPT_WRITTEN) + 1))}"
     " WHERE EXISTS (SELECT 1 FROM users WHERE id = ?2 AND sample_count > 0)"
 )
+# Migration 0009's auth_attempts_probe_expiry index finds the probes to erase.
+_ERASE_EXPIRED_PROBES = (
+    "UPDATE auth_attempts SET probe_embedding = NULL, probe_embedding_sealed = NULL,"
+    " probe_model_id = NULL, probe_expires_at = NULL WHERE probe_expires_at <= ?"
+)
+_ONE = f"SELECT {ATTEMPT_COLUMNS}, {PROBE_COLUMNS} FROM auth_attempts WHERE id = ?"
 
 
 class SqliteAttemptTable:
@@ -32,13 +39,24 @@ class SqliteAttemptTable:
     def __init__(self, database: SqliteDatabase) -> None:
         self._db = database
 
-    async def append(self, values: Sequence[Any]) -> bool:
-        """Insert the attempt if its user holds samples; whether it was."""
+    async def append(self, values: Sequence[Any], expire_before: Any) -> bool:
+        """Insert the attempt if its user holds samples, and erase expired probes; whether it
+        was inserted."""
 
         def run(conn: sqlite3.Connection) -> int:
+            conn.execute(_ERASE_EXPIRED_PROBES, (expire_before,))
             return conn.execute(_APPEND, tuple(values)).rowcount
 
         return await self._db.write(run) == 1
+
+    async def one(self, attempt_id: Any) -> Row | None:
+        """The attempt's row with its probe columns, or None."""
+
+        def run(conn: sqlite3.Connection) -> Row | None:
+            row: Row | None = conn.execute(_ONE, (attempt_id,)).fetchone()
+            return row
+
+        return await self._db.read(run)
 
     async def newest(
         self,
@@ -79,7 +97,8 @@ class SqliteAttemptLog(SqlAttemptLog):
 
     Args:
         database: The embedded database.
+        cipher: Seals the probe embeddings attempts keep; None keeps them in the clear.
     """
 
-    def __init__(self, database: SqliteDatabase) -> None:
-        super().__init__(SqliteAttemptTable(database), CODEC)
+    def __init__(self, database: SqliteDatabase, *, cipher: TemplateCipher | None = None) -> None:
+        super().__init__(SqliteAttemptTable(database), CODEC, cipher=cipher)

@@ -16,10 +16,12 @@ from voiceauth_adapters.migrations import Migration, SchemaStatus
 from voiceauth_adapters.sealing.census import ResealProgress, TemplateCensus
 from voiceauth_adapters.sqlite import templates
 from voiceauth_adapters.sqlite.attempts import SqliteAttemptLog
+from voiceauth_adapters.sqlite.challenges import SqliteChallengeStore
 from voiceauth_adapters.sqlite.migrator import apply_migrations, read_status
 from voiceauth_adapters.sqlite.users import SqliteUserRepository
+from voiceauth_adapters.sqlite.watchlist import SqliteWatchlist
 from voiceauth_core.errors import StorageUnavailableError
-from voiceauth_core.ports import AttemptLog, UserRepository
+from voiceauth_core.ports import AttemptLog, ChallengeStore, UserRepository, Watchlist
 
 if TYPE_CHECKING:
     from voiceauth_adapters.sealing.cipher import TemplateCipher
@@ -179,7 +181,15 @@ class SqliteDatabase:
 
     def stores(self, cipher: TemplateCipher | None = None) -> tuple[UserRepository, AttemptLog]:
         """The enrolment store and attempt log over this file; ``cipher`` seals what they write."""
-        return SqliteUserRepository(self, cipher=cipher), SqliteAttemptLog(self)
+        return SqliteUserRepository(self, cipher=cipher), SqliteAttemptLog(self, cipher=cipher)
+
+    def watchlist(self, cipher: TemplateCipher | None = None) -> Watchlist:
+        """The fraud watchlist over this database; ``cipher`` seals the embeddings it writes."""
+        return SqliteWatchlist(self, cipher=cipher)
+
+    def challenges(self) -> ChallengeStore:
+        """The liveness challenges over this database."""
+        return SqliteChallengeStore(self)
 
     async def template_census(self) -> TemplateCensus:
         """Rows in the clear, and rows sealed by key id; changes nothing."""

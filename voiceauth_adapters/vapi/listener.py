@@ -2,8 +2,10 @@
 
 Binary messages are interleaved 16-bit little-endian PCM (customer on channel 0, assistant on
 channel 1 by default); text messages are JSON events. A ``start`` event, when one arrives, sets
-the sample rate and channel count. The caller's channel is resampled to 16 kHz and streamed as it
-arrives; the assistant's channel is dropped before anything else sees it.
+the sample rate and channel count. Without one, the channel layout is recognised from the first
+audio (:mod:`voiceauth_adapters.vapi.layout`: stereo, mono sent as duplicated "stereo", or mono).
+The caller's channel is resampled to 16 kHz and streamed as it arrives; the assistant's channel
+is dropped before anything else sees it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import asyncio
 import json
 import logging
 import ssl
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -26,6 +28,13 @@ from yarl import URL
 
 from voiceauth_adapters.http.guard import AddressPolicy, AddressRefusedError, GuardedResolver
 from voiceauth_adapters.vapi.framing import Deinterleaver, PcmFormat, looks_like_pcm16
+from voiceauth_adapters.vapi.layout import (
+    ChannelLayout,
+    LayoutSource,
+    ListenLayout,
+    classify_layout,
+    layout_of,
+)
 from voiceauth_adapters.vapi.listen_url import ListenUrlPolicy, redacted
 from voiceauth_adapters.vapi.resampling import StreamingResampler
 from voiceauth_core.audio import CANONICAL_RATE, Audio
@@ -39,6 +48,11 @@ _Samples = npt.NDArray[np.float32]
 
 _PCM_ENCODINGS = frozenset({"linear16", "pcm_s16le", "pcm16", "s16le"})
 _PROBE_S = 0.5  # audio inspected for plausibility before any is released
+#: Without a ``start`` frame, the layout is judged on at least this much audio (read as two
+#: channels at the configured rate), and on at most this much: after it, silence so far means
+#: the configured format. Nothing is lost meanwhile: the bytes are held, then decoded.
+_LAYOUT_MIN_S = 0.5
+_LAYOUT_MAX_S = 1.0
 _MAX_MESSAGE = 4 * 1024 * 1024
 #: How long closing the socket may take before the connection is dropped. aiohttp's close reads
 #: on until the peer's close frame and its ``ws_close`` timeout applies to each read, so a server
@@ -67,6 +81,10 @@ class _Capture:
     checked: bool = False
     held: list[_Samples] = field(default_factory=list)
     probe: list[_Samples] = field(default_factory=list)
+    #: How the audio is read, once decided (a ``start`` frame, or the first audio).
+    layout: ListenLayout | None = None
+    #: Bytes received before the layout was decided.
+    pending: bytearray = field(default_factory=bytearray)
 
     @classmethod
     def start(cls, pcm: PcmFormat) -> _Capture:
@@ -75,6 +93,13 @@ class _Capture:
             deinterleaver=Deinterleaver(pcm),
             resampler=StreamingResampler(pcm.sample_rate, CANONICAL_RATE),
         )
+
+    def adopt(self, pcm: PcmFormat) -> None:
+        """Read what follows as ``pcm``."""
+        self.pcm = pcm
+        self.deinterleaver = Deinterleaver(pcm)
+        self.resampler = StreamingResampler(pcm.sample_rate, CANONICAL_RATE)
+        self.checked = False
 
 
 class VapiListenSource:
@@ -89,6 +114,9 @@ class VapiListenSource:
     ``connect_failed``, ``connect_timeout``, ``tls_error``, ``auth_rejected``, ``closed`` (the
     socket closed before any audio), ``no_audio`` (only JSON events), ``bad_audio`` (binary data
     that is not 16-bit PCM, or an unsupported announced format) and ``timeout`` (nothing arrived).
+
+    The channel layout each call was read with is logged once (no audio, no URL) and passed
+    to ``on_layout``, if given.
     """
 
     def __init__(
@@ -102,10 +130,12 @@ class VapiListenSource:
         timeout_s: float,
         connect_timeout_s: float,
         ssl_context: ssl.SSLContext | None,
+        on_layout: Callable[[ListenLayout], None] | None = None,
     ) -> None:
         self._url = url
         self._session = session
         self._pcm = pcm
+        self._on_layout = on_layout
         self._public_key = public_key
         self._max_samples = round(max_audio_s * CANONICAL_RATE)
         self._timeout_s = timeout_s
@@ -282,6 +312,52 @@ class VapiListenSource:
 
     def _on_audio(self, data: bytes, capture: _Capture) -> list[_Samples]:
         capture.binary_bytes += len(data)
+        if capture.layout is None:
+            capture.pending += data
+            if not self._settle(capture, final=False):
+                return []
+            data = bytes(capture.pending)
+            capture.pending.clear()
+        return self._decode(data, capture)
+
+    def _settle(self, capture: _Capture, *, final: bool) -> bool:
+        """Decide the layout from the held bytes if they are enough (or ``final``)."""
+        configured = self._pcm
+        if configured.channels > 2:  # VAPI streams one or two; more is the operator's word
+            self._adopt(capture, layout_of(None, configured))
+            return True
+        held_s = len(capture.pending) / (configured.sample_rate * 2 * 2)  # as two channels
+        if held_s < _LAYOUT_MIN_S and not final:
+            return False
+        layout = classify_layout(bytes(capture.pending))
+        if layout is None and held_s < _LAYOUT_MAX_S and not final:
+            return False
+        self._adopt(capture, layout_of(layout, configured))
+        return True
+
+    def _adopt(self, capture: _Capture, layout: ListenLayout) -> None:
+        """Read the call with ``layout``; log it once (no audio, no URL) and report it."""
+        capture.layout = layout
+        if layout.pcm != capture.pcm:
+            capture.adopt(layout.pcm)
+        pcm = layout.pcm
+        _log.info(
+            "call audio layout: %s (%s), %d Hz, %d channel(s), caller on channel %d",
+            layout.layout,
+            layout.source,
+            pcm.sample_rate,
+            pcm.channels,
+            pcm.customer_channel,
+        )
+        if layout.layout is not ChannelLayout.STEREO:
+            _log.warning(
+                "the call streams %s audio: the caller cannot be separated from the assistant",
+                layout.layout,
+            )
+        if self._on_layout is not None:
+            self._on_layout(layout)
+
+    def _decode(self, data: bytes, capture: _Capture) -> list[_Samples]:
         pcm = capture.deinterleaver.feed(data)
         if not len(pcm):
             return []
@@ -308,7 +384,13 @@ class VapiListenSource:
 
     def _drain(self, capture: _Capture) -> list[_Samples]:
         """Everything still held at the end of the stream (or of a format)."""
+        early: list[_Samples] = []
+        if capture.layout is None and capture.pending:
+            self._settle(capture, final=True)
+            early = self._decode(bytes(capture.pending), capture)
+            capture.pending.clear()
         released = self._release(capture) if not capture.checked else []
+        released = [*early, *released]
         tail = capture.resampler.flush()
         return [*released, tail] if len(tail) else released
 
@@ -322,20 +404,20 @@ class VapiListenSource:
         if not isinstance(event, dict) or event.get("type") != "start":
             return []
         pcm = self._announced(event)
+        layout = ChannelLayout.STEREO if pcm.channels == 2 else ChannelLayout.MONO
+        announced = ListenLayout(layout=layout, source=LayoutSource.ANNOUNCED, pcm=pcm)
+        if capture.layout is None:
+            # Bytes before the announcement are read as it says (VAPI sends it first).
+            self._adopt(capture, announced)
+            if not capture.pending:
+                return []
+            data = bytes(capture.pending)
+            capture.pending.clear()
+            return self._decode(data, capture)
         if pcm == capture.pcm:
             return []
-        _log.info(
-            "call audio at %s: %d Hz, %d channel(s), caller on channel %d",
-            self.where,
-            pcm.sample_rate,
-            pcm.channels,
-            pcm.customer_channel,
-        )
         released = self._drain(capture) if capture.deinterleaver.frames else []
-        capture.pcm = pcm
-        capture.deinterleaver = Deinterleaver(pcm)
-        capture.resampler = StreamingResampler(pcm.sample_rate, CANONICAL_RATE)
-        capture.checked = False
+        self._adopt(capture, announced)
         return released
 
     def _announced(self, event: dict[str, Any]) -> PcmFormat:
@@ -353,12 +435,6 @@ class VapiListenSource:
             raise self._failed(
                 f"the call announced {channels} audio channels; only 1 or 2 are supported",
                 "bad_audio",
-            )
-        if channels == 1:
-            _log.warning(
-                "the call at %s streams mono audio: the caller cannot be separated from the "
-                "assistant",
-                self.where,
             )
         customer = self._pcm.customer_channel if self._pcm.customer_channel < channels else 0
         try:
@@ -400,12 +476,15 @@ class VapiListener:
             assistant has ``listenAuthenticationEnabled``).
         allowed_hosts: Domains whose hosts may be opened (``vapi.ai`` and its subdomains).
         allow_private_networks: Development and tests only: also ``ws://`` and local hosts.
-        pcm: The stream's format when no ``start`` event announces one.
+        pcm: The stream's format when no ``start`` event announces one: its sample rate, and
+            the customer channel of a stream recognised as stereo (the channel count itself
+            is recognised from the first audio, and this one used only when that cannot tell).
         max_audio_s: Caller audio heard at most (``MAX_AUDIO_DURATION``).
         timeout_s: The whole capture, from connecting (``WEBSOCKET_TIMEOUT``).
         connect_timeout_s: Opening the socket.
         ssl_context: TLS settings (the system's trust store by default).
         resolver: The DNS resolver wrapped by the address guard (aiohttp's by default).
+        on_layout: Told the layout of each call once it is known (for a metric).
     """
 
     def __init__(
@@ -420,6 +499,7 @@ class VapiListener:
         connect_timeout_s: float = 10.0,
         ssl_context: ssl.SSLContext | None = None,
         resolver: AbstractResolver | None = None,
+        on_layout: Callable[[ListenLayout], None] | None = None,
     ) -> None:
         if max_audio_s <= 0 or timeout_s <= 0 or connect_timeout_s <= 0:
             raise ValueError("limits must be positive")
@@ -434,6 +514,7 @@ class VapiListener:
         self._connect_timeout_s = connect_timeout_s
         self._ssl_context = ssl_context
         self._resolver = resolver
+        self._on_layout = on_layout
         self._session: aiohttp.ClientSession | None = None
 
     async def open(self) -> None:
@@ -503,4 +584,5 @@ class VapiListener:
             timeout_s=min(timeout_s or self._timeout_s, self._timeout_s),
             connect_timeout_s=self._connect_timeout_s,
             ssl_context=self._ssl_context,
+            on_layout=self._on_layout,
         )

@@ -74,6 +74,7 @@ class ListenCall:
         sample_rate: The stream's rate (the voices are resampled to it).
         channels: 2 (interleaved) or 1 (the caller only).
         customer_channel: Where the caller goes in a stereo stream.
+        duplicated: Mono sent as "stereo": the caller in both channels (``assistant`` unused).
         send_start: Send VAPI's ``start`` frame first.
         start_event: Replace the ``start`` frame's content (to test odd announcements).
         frame_ms: Audio per binary frame.
@@ -91,6 +92,7 @@ class ListenCall:
     sample_rate: int = CANONICAL_RATE
     channels: int = 2
     customer_channel: int = 0
+    duplicated: bool = False
     send_start: bool = True
     start_event: dict[str, object] | None = None
     frame_ms: float = 20.0
@@ -130,7 +132,9 @@ class ListenCall:
         length = max(len(caller), len(other) if self.channels > 1 else 0)
         frames = np.zeros((length, self.channels), np.float64)
         frames[: len(caller), self.customer_channel if self.channels > 1 else 0] = caller
-        if self.channels > 1:
+        if self.channels > 1 and self.duplicated:
+            frames[: len(caller), 1 - self.customer_channel] = caller
+        elif self.channels > 1:
             frames[: len(other), 1 - self.customer_channel] = other
         pcm = np.clip(np.round(frames * 32767.0), -32768, 32767).astype("<i2")
         return pcm.tobytes()

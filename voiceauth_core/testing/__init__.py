@@ -9,11 +9,16 @@ The stores, the audio source and the clock are ``voiceauth_core.memory``'s, re-e
 from voiceauth_core.memory import (
     InMemoryAttemptLog,
     InMemoryAudioSource,
+    InMemoryChallengeStore,
     InMemoryStore,
     InMemoryUserRepository,
+    InMemoryVoiceprintEvents,
+    InMemoryVoiceprintIndex,
+    InMemoryWatchlist,
     ManualClock,
 )
 from voiceauth_core.testing.decoder import WaveDecoder
+from voiceauth_core.testing.digits import ToneDigitRecognizer, tone_digits
 from voiceauth_core.testing.model import SpectralEmbeddingModel
 from voiceauth_core.testing.signals import synthetic_voice, wav_bytes
 from voiceauth_core.testing.speakers import ALICE, BOB, SyntheticSpeaker
@@ -27,14 +32,20 @@ __all__ = [
     "EnergySpeechDetector",
     "InMemoryAttemptLog",
     "InMemoryAudioSource",
+    "InMemoryChallengeStore",
     "InMemoryStore",
     "InMemoryUserRepository",
+    "InMemoryVoiceprintEvents",
+    "InMemoryVoiceprintIndex",
+    "InMemoryWatchlist",
     "LowPassLine",
     "ManualClock",
     "SpectralEmbeddingModel",
     "SpectralFluxSpoofDetector",
     "SyntheticSpeaker",
+    "ToneDigitRecognizer",
     "WaveDecoder",
     "synthetic_voice",
+    "tone_digits",
     "wav_bytes",
 ]

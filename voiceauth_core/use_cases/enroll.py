@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from voiceauth_core.audio import Audio
+from voiceauth_core.embedding import Embedding
 from voiceauth_core.enrollment import Enrollment, EnrollmentSample
 from voiceauth_core.errors import AudioProcessingError
 from voiceauth_core.identity import PhoneNumber, UserId
@@ -19,6 +20,7 @@ from voiceauth_core.ports import (
 )
 from voiceauth_core.quality import QualityGate
 from voiceauth_core.spoof_gate import SpoofGate
+from voiceauth_core.watchlist import EnrollAction, WatchlistMatch, WatchlistScreen
 
 __all__ = ["Enroll", "EnrollmentResult"]
 
@@ -31,11 +33,14 @@ class EnrollmentResult:
         enrollment: The enrolment after the sample was added.
         sample_speech_seconds: Net speech in this sample.
         strong_enough: Whether the enrolment is strong enough (:meth:`QualityGate.strong_enough`).
+        watchlist: The fraud watchlist entry the sample's voice matched (flagged, not refused),
+            or None.
     """
 
     enrollment: Enrollment
     sample_speech_seconds: float
     strong_enough: bool
+    watchlist: WatchlistMatch | None = None
 
 
 class Enroll:
@@ -48,6 +53,9 @@ class Enroll:
     sample's own countermeasure score (through the telephone channel when there is one, where
     later calls are heard) is kept as the enrolment's spoof baseline: some real voices score
     "synthetic" on every call, and verification compares them with themselves.
+
+    With a watchlist ``screen``, each sample's voice is compared with the fraud watchlist: a
+    match is refused (``EnrollAction.REFUSE``) or reported in the result (``FLAG``).
     """
 
     def __init__(
@@ -61,7 +69,9 @@ class Enroll:
         telephone: TelephoneChannel | None = None,
         spoof: SpoofDetector | None = None,
         spoof_gate: SpoofGate | None = None,
+        screen: WatchlistScreen | None = None,
     ) -> None:
+        self._screen = screen
         self._telephone = telephone
         self._spoof = spoof
         self._spoof_gate = spoof_gate or SpoofGate()
@@ -85,8 +95,9 @@ class Enroll:
 
         Raises:
             AudioDownloadError: The sample could not be fetched.
-            AudioProcessingError: The sample is unusable, has too little speech, or sounds
-                clearly synthetic (reason ``synthetic``).
+            AudioProcessingError: The sample is unusable, has too little speech, sounds
+                clearly synthetic (reason ``synthetic``), or matches the fraud watchlist when
+                such enrolments are refused (reason ``watchlisted``).
             ModelMismatchError: The enrolment was made by another model (enrol with ``replace``).
             PhoneNumberInUseError: The phone number belongs to another user.
             StorageUnavailableError: The store is unreachable.
@@ -98,6 +109,7 @@ class Enroll:
         line = None if self._telephone is None else await self._telephone.transmit(speech)
         spoof_raw = await self._spoof_baseline(speech, line)
         embedding = await self._model.embed(speech)
+        watchlist = await self._screen_watchlist(embedding, speech.duration)
         phone_band = None if line is None else await self._model.embed(line)
         sample = EnrollmentSample(
             embedding=embedding,
@@ -112,7 +124,23 @@ class Enroll:
             enrollment=enrollment,
             sample_speech_seconds=speech.duration,
             strong_enough=self._gate.strong_enough(enrollment),
+            watchlist=watchlist,
         )
+
+    async def _screen_watchlist(
+        self, embedding: Embedding, speech_seconds: float
+    ) -> WatchlistMatch | None:
+        """The watchlist entry the sample matches (refused if so configured), or None."""
+        if self._screen is None:
+            return None
+        match = await self._screen.screen(embedding, speech_seconds=speech_seconds, use="enroll")
+        if match is not None and self._screen.enroll_action is EnrollAction.REFUSE:
+            raise AudioProcessingError(
+                "the voice matches an entry of the fraud watchlist: the enrolment is refused; "
+                "refer the case to the fraud team",
+                reason="watchlisted",
+            )
+        return match
 
     async def _spoof_baseline(self, speech: Audio, line: Audio | None) -> float | None:
         """Refuse clearly synthetic speech; the sample's raw score where calls will be heard."""

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import dataclass
+from datetime import timedelta
 
 from voiceauth_core.attempt import Attempt, Decision, SpoofRisk
 from voiceauth_core.audio import Audio
+from voiceauth_core.challenge import ChallengeOutcome
+from voiceauth_core.embedding import Embedding
 from voiceauth_core.enrollment import Enrollment
 from voiceauth_core.errors import (
     CaptureError,
@@ -32,6 +34,9 @@ from voiceauth_core.quality import QualityGate
 from voiceauth_core.scoring import Score
 from voiceauth_core.spoof_gate import SpoofGate
 from voiceauth_core.spoofing import SpoofAssessment
+from voiceauth_core.use_cases.capture import capture_chunks
+from voiceauth_core.use_cases.challenge import AnswerCheck
+from voiceauth_core.watchlist import WatchlistAction, WatchlistMatch, WatchlistScreen
 
 __all__ = ["CapturePlan", "VerificationResult", "Verify"]
 
@@ -63,11 +68,13 @@ class VerificationResult:
         attempt: The attempt as logged.
         score: The score (None when there was not enough speech to score).
         audio_seconds: How much audio was heard.
+        challenge: The liveness challenge's judgement, when one was answered.
     """
 
     attempt: Attempt
     score: Score | None
     audio_seconds: float
+    challenge: ChallengeOutcome | None = None
 
     @property
     def decision(self) -> Decision:
@@ -94,6 +101,10 @@ class _Capture:
     decision: Decision | None = None
     spoof: SpoofAssessment | None = None
     spoof_risk: SpoofRisk | None = None
+    embedding: Embedding | None = None
+    watchlist: WatchlistMatch | None = None
+    challenge: ChallengeOutcome | None = None
+    answering: bool = False
 
 
 class Verify:
@@ -103,6 +114,11 @@ class Verify:
     speech it was made on; a voice that matches but sounds synthetic or replayed beyond the
     enrolment's own baseline (``SpoofGate``) is not accepted but sent to another factor
     (``STEP_UP``). The attempt records the probability and the risk level.
+
+    With a watchlist ``screen``, the scored caller is also compared with the fraud watchlist:
+    a match is recorded on the attempt, and with ``WatchlistAction.REJECT`` an accept (or a
+    step-up) becomes a reject. With a ``probe_retention``, the attempt keeps the caller's
+    embedding that long, so that an operator may report the voice as fraudulent.
     """
 
     def __init__(
@@ -118,7 +134,11 @@ class Verify:
         plan: CapturePlan,
         spoof: SpoofDetector | None = None,
         spoof_gate: SpoofGate | None = None,
+        screen: WatchlistScreen | None = None,
+        probe_retention: timedelta | None = None,
     ) -> None:
+        self._screen = screen
+        self._probe_retention = probe_retention
         self._spoof = spoof
         self._spoof_gate = spoof_gate or SpoofGate()
         self._model = model
@@ -138,8 +158,13 @@ class Verify:
         phone: PhoneNumber | None = None,
         correlation_id: str = "",
         plan: CapturePlan | None = None,
+        challenge: AnswerCheck | None = None,
     ) -> VerificationResult:
         """Verify the speaker of ``source`` against the enrolment of ``user_id`` (or ``phone``).
+
+        With a redeemed ``challenge``, the digits are checked on the same audio; an answer that
+        fails turns an accept (or a step-up) into a reject. A live answer is then heard until
+        the target speech or the end, never cut short by an early decision.
 
         Listens until the decision is safe on either side, the target speech is reached, the
         source ends or the plan's cap; scores every ``check_every_s`` of new audio.
@@ -152,16 +177,23 @@ class Verify:
             StorageUnavailableError: The store is unreachable.
         """
         enrollment = await self._lookup(user_id, phone)
-        capture = _Capture(chunks=[])
+        capture = _Capture(chunks=[], answering=challenge is not None)
+        if challenge is not None:
+            source = challenge.listen(source)
         try:
             await self._listen(enrollment, source, capture, plan or self._plan)
             await self._assess_spoof(enrollment, capture)
+            await self._screen_watchlist(capture)
+            await self._judge_answer(challenge, capture)
         except VoiceAuthError as exc:
             await self._log(enrollment, source, capture, correlation_id, error=exc.name)
             raise
         attempt = await self._log(enrollment, source, capture, correlation_id)
         return VerificationResult(
-            attempt=attempt, score=capture.score, audio_seconds=capture.heard_s
+            attempt=attempt,
+            score=capture.score,
+            audio_seconds=capture.heard_s,
+            challenge=capture.challenge,
         )
 
     async def _lookup(self, user_id: UserId | None, phone: PhoneNumber | None) -> Enrollment:
@@ -194,18 +226,9 @@ class Verify:
         if capture.decision is None:
             capture.decision = await self._check(enrollment, source, capture, plan, final=True)
 
-    async def _chunks(self, source: AudioSource, plan: CapturePlan) -> AsyncGenerator[Audio, None]:
+    def _chunks(self, source: AudioSource, plan: CapturePlan) -> AsyncGenerator[Audio, None]:
         """A live source as it streams; a recording checked whole, then cut into steps."""
-        if source.live:
-            async with aclosing(source.stream()) as stream:
-                async for chunk in stream:
-                    yield chunk
-            return
-        audio = await source.fetch()
-        self._gate.check_recording(audio)
-        step = plan.check_every_s
-        for index in range(math.ceil(audio.duration / step)):
-            yield audio.slice(index * step, (index + 1) * step)
+        return capture_chunks(source, self._gate, plan)
 
     async def _check(
         self,
@@ -232,6 +255,7 @@ class Verify:
             return Decision.NOT_ENOUGH_SPEECH if final else None
         if capture.score is None or capture.speech_s > capture.scored_speech_s:
             embedding = await self._model.embed(speech)
+            capture.embedding = embedding
             capture.score = self._policy.score(
                 enrollment, embedding, speech_seconds=capture.speech_s
             )
@@ -239,6 +263,8 @@ class Verify:
             capture.scored_speech = speech
         if final or capture.speech_s >= plan.target_speech_s:
             return self._policy.decide(capture.score)
+        if capture.answering:  # a live answer is heard whole, not cut by an early decision
+            return None
         return self._policy.early_decision(capture.score, speech_seconds=capture.speech_s)
 
     async def _assess_spoof(self, enrollment: Enrollment, capture: _Capture) -> None:
@@ -257,6 +283,26 @@ class Verify:
         if capture.decision is Decision.ACCEPT and capture.spoof_risk is SpoofRisk.HIGH:
             capture.decision = Decision.STEP_UP
 
+    async def _screen_watchlist(self, capture: _Capture) -> None:
+        """Compare the scored caller with the watchlist; a configured match rejects."""
+        if self._screen is None or capture.embedding is None:
+            return
+        if capture.decision not in (Decision.ACCEPT, Decision.REJECT, Decision.STEP_UP):
+            return
+        capture.watchlist = await self._screen.screen(
+            capture.embedding, speech_seconds=capture.scored_speech_s
+        )
+        if capture.watchlist is not None and self._screen.action is WatchlistAction.REJECT:
+            capture.decision = Decision.REJECT
+
+    async def _judge_answer(self, challenge: AnswerCheck | None, capture: _Capture) -> None:
+        """The liveness challenge's digits, on the audio heard: a wrong answer rejects."""
+        if challenge is None:
+            return
+        capture.challenge = await challenge.judge()
+        if not capture.challenge.passed and capture.decision in (Decision.ACCEPT, Decision.STEP_UP):
+            capture.decision = Decision.REJECT
+
     async def _log(
         self,
         enrollment: Enrollment,
@@ -269,6 +315,8 @@ class Verify:
         decision = Decision.ERROR if error is not None else capture.decision or Decision.ERROR
         scored = decision in (Decision.ACCEPT, Decision.REJECT, Decision.STEP_UP)
         assessed = error is None and capture.spoof is not None
+        now = self._clock.now()
+        retention = self._probe_retention if scored and capture.embedding is not None else None
         attempt = Attempt(
             id=uuid.uuid4(),
             user_id=enrollment.user_id,
@@ -278,10 +326,13 @@ class Verify:
             speech_seconds=round(capture.scored_speech_s if scored else capture.speech_s, 3),
             channel=source.channel,
             correlation_id=correlation_id,
-            created_at=self._clock.now(),
+            created_at=now,
             error=error,
             spoof_score=round(capture.spoof.probability, 6) if assessed and capture.spoof else None,
             spoof_risk=capture.spoof_risk if assessed else None,
+            watchlist=capture.watchlist if error is None else None,
+            probe=capture.embedding if retention is not None else None,
+            probe_expires_at=None if retention is None else now + retention,
         )
         await self._attempts.append(attempt)
         return attempt

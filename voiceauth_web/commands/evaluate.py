@@ -18,7 +18,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from voiceauth_web import wiring
-from voiceauth_web.commands import Subcommands, corpus, evaluate_spoof
+from voiceauth_web.commands import (
+    Subcommands,
+    corpus,
+    evaluate_challenge,
+    evaluate_identify,
+    evaluate_spoof,
+    evaluate_watchlist,
+)
 from voiceauth_web.settings import Settings
 
 if TYPE_CHECKING:
@@ -39,6 +46,9 @@ def register(subparsers: Subcommands) -> None:
     )
     corpus.add_corpus_arguments(evaluate)
     evaluate_spoof.add_arguments(evaluate)
+    evaluate_identify.add_arguments(evaluate)
+    evaluate_challenge.add_arguments(evaluate)
+    evaluate_watchlist.add_arguments(evaluate)
     channels = ("clean", "phone", "mobile")
     evaluate.add_argument("--enroll-channel", choices=channels, default="clean")
     evaluate.add_argument(
@@ -102,6 +112,12 @@ def _policy(args: argparse.Namespace, settings: Settings, model_id: str) -> Scor
 def _run_eval(args: argparse.Namespace) -> int:
     if args.spoof:
         return evaluate_spoof.run(args)
+    if args.identify:
+        return evaluate_identify.run(args)
+    if args.challenge:
+        return evaluate_challenge.run(args)
+    if args.watchlist:
+        return evaluate_watchlist.run(args)
     from voiceauth_adapters.evaluation.plot import plot_title, write_plot
     from voiceauth_adapters.evaluation.report import (
         eval_report,

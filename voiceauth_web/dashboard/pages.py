@@ -1,4 +1,4 @@
-"""The dashboard's pages: health, enrol, users, try a verification, analytics."""
+"""The dashboard's pages: health, enrol, users, try a verification, analytics, watchlist."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from voiceauth_web.dashboard.client import ApiClient, ApiError
+from voiceauth_web.dashboard.watchlist_page import watchlist_page
 
 __all__ = ["PAGES"]
 
@@ -258,4 +259,5 @@ PAGES = {
     "Users": users_page,
     "Try a verification": verify_page,
     "Analytics": analytics_page,
+    "Fraud watchlist": watchlist_page,
 }

@@ -12,10 +12,13 @@ from voiceauth_core import CosinePolicy
 from voiceauth_core.testing import (
     EnergySpeechDetector,
     InMemoryAttemptLog,
+    InMemoryChallengeStore,
     InMemoryStore,
     InMemoryUserRepository,
+    InMemoryWatchlist,
     ManualClock,
     SpectralEmbeddingModel,
+    ToneDigitRecognizer,
     WaveDecoder,
 )
 from voiceauth_core.testing.spoofing import SpectralFluxSpoofDetector
@@ -57,12 +60,15 @@ def fake_container(tmp_path: Path, **overrides: Any) -> Container:
     adapters.template_check.override(providers.Object(_schema_ok))
     adapters.raw_users.override(providers.Object(InMemoryUserRepository(store)))
     adapters.raw_attempts.override(providers.Object(InMemoryAttemptLog(store)))
+    adapters.watchlist.override(providers.Object(InMemoryWatchlist(store)))
     adapters.raw_model.override(providers.Object(SpectralEmbeddingModel()))
     adapters.detector.override(providers.Object(EnergySpeechDetector()))
     adapters.spoof.override(providers.Object(SpectralFluxSpoofDetector()))
     adapters.decoder.override(providers.Object(WaveDecoder()))
     adapters.policy.override(providers.Object(CosinePolicy(threshold=settings.voice_threshold)))
     adapters.clock.override(providers.Object(ManualClock()))
+    adapters.challenges.override(providers.Object(InMemoryChallengeStore(store)))
+    adapters.recognizer.override(providers.Object(ToneDigitRecognizer()))
     return container
 
 

@@ -1,0 +1,5 @@
+"""Redis: the decision board replicas share (``REDIS_URL``)."""
+
+from voiceauth_adapters.redis.board import RedisDecisionBoard
+
+__all__ = ["RedisDecisionBoard"]
