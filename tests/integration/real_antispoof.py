@@ -7,6 +7,7 @@ missing or altered file fails the tests that need it, it never skips them.
 from __future__ import annotations
 
 import functools
+import shutil
 from pathlib import Path
 
 from tests.integration.real_model import cache_dir
@@ -16,6 +17,7 @@ from voiceauth_adapters.antispoof import (
     export_dir_for,
     resolve_weights,
 )
+from voiceauth_adapters.whisper import cached_model_dir, resolve_model
 from voiceauth_core import SpoofCalibration
 
 #: The network's own posterior (a softmax over two logits is the logistic of their difference):
@@ -37,3 +39,16 @@ def aasist() -> AasistDetector:
     return AasistDetector.load(
         weights, export_dir=export_dir_for(weights, cache_dir()), calibration=SOFTMAX
     )
+
+
+@functools.cache
+def whisper_files() -> Path:
+    """The verified Whisper files `make model` cached; raises if it has not run."""
+    folder, _ = resolve_model(cache_dir=cache_dir(), allow_download=False)
+    return folder
+
+
+def seed_whisper_cache(cache: Path, published: Path) -> None:
+    """Copy the verified Whisper files into a test's ``cache``, so that `model fetch` finds
+    them there and downloads nothing (call :func:`whisper_files` before moving the cache)."""
+    shutil.copytree(published, cached_model_dir(cache))

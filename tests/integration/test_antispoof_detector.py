@@ -15,7 +15,7 @@ from tests.contract.spoof_detector_contract import SpoofDetectorContract
 from tests.integration.real_antispoof import SOFTMAX, aasist, aasist_weights
 from tests.integration.real_model import cache_dir, speech
 from voiceauth_adapters.antispoof import DETECTOR_ID, AasistDetector, export_dir_for, onnx_path
-from voiceauth_adapters.antispoof.detector import fill_window
+from voiceauth_adapters.antispoof.detector import fill_window, normalise_level
 from voiceauth_adapters.antispoof.export import PARITY_TOLERANCE
 from voiceauth_adapters.antispoof.network import Model, load_network
 from voiceauth_adapters.inference import WorkerPool
@@ -133,3 +133,22 @@ async def test_assessments_share_the_speaker_models_worker_pool() -> None:
     finally:
         release.set()
         pool.close()
+
+
+async def test_windows_scored_side_by_side_equal_the_sequential_scores() -> None:
+    pool = WorkerPool(workers=2, queue_timeout=30.0)
+    weights = aasist_weights()
+    detector = AasistDetector.load(
+        weights, export_dir=export_dir_for(weights, cache_dir()), calibration=SOFTMAX, workers=pool
+    )
+    clip = Audio.concatenate([speech(name) for name in ("103_a", "103_b", "1088_a")])
+    try:
+        assessment = await detector.assess(clip)
+    finally:
+        pool.close()
+    expected = detector.scores(normalise_level(clip.samples))
+    assert len(expected) >= 3  # more windows than workers: shared out, then put back in order
+    assert [(s.start_s, s.end_s) for s in assessment.segments] == [
+        (a / 16000, b / 16000) for a, b, _ in expected
+    ]
+    assert [s.score for s in assessment.segments] == pytest.approx([s for _, _, s in expected])

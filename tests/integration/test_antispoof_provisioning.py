@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.real_antispoof import aasist_weights
+from tests.integration.real_antispoof import aasist_weights, seed_whisper_cache, whisper_files
 from voiceauth_adapters.antispoof import (
     WEIGHTS_SHA256,
     cached_weights_dir,
@@ -134,6 +134,7 @@ def test_model_fetch_provisions_the_weights_and_their_export_offline_from_the_ca
 ) -> None:
     from tests.integration.real_model import model_files  # the ECAPA files, read in place
 
+    recogniser = whisper_files()  # found before the cache is pointed at the test's folder
     monkeypatch.setenv("VOICEAUTH_MODEL_DIR", str(model_files()))
     monkeypatch.setenv("VOICEAUTH_INFERENCE", "speechbrain")  # no ECAPA export: not tested here
     monkeypatch.setenv("VOICEAUTH_CACHE_DIR", str(tmp_path))
@@ -141,6 +142,7 @@ def test_model_fetch_provisions_the_weights_and_their_export_offline_from_the_ca
     cached = cached_weights_dir(tmp_path)
     cached.mkdir(parents=True)
     shutil.copy(aasist_weights(), cached / "AASIST.pth")
+    seed_whisper_cache(tmp_path, recogniser)
     assert main(["model", "fetch"]) == 0
     out = capsys.readouterr().out
     assert "anti-spoofing weights verified, from cache" in out

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.real_antispoof import aasist_weights
+from tests.integration.real_antispoof import aasist_weights, seed_whisper_cache, whisper_files
 from tests.integration.real_model import model_files
 from voiceauth_adapters.antispoof import cached_weights_dir
 from voiceauth_adapters.onnx import onnx_path
@@ -292,6 +292,7 @@ def test_the_model_commands(
 ) -> None:
     source = model_files()  # found before the cache is pointed at the empty folder
     spoof_weights = aasist_weights()
+    recogniser = whisper_files()
     monkeypatch.setenv("VOICEAUTH_CACHE_DIR", str(tmp_path))
     monkeypatch.delenv("VOICEAUTH_MODEL_DIR", raising=False)
     assert main(["model", "path"]) == 0
@@ -301,6 +302,7 @@ def test_the_model_commands(
     shutil.copytree(source, cached_model_dir(tmp_path), ignore=shutil.ignore_patterns("*.onnx"))
     # fetch also provisions the anti-spoofing network (test_antispoof_provisioning.py): cached.
     shutil.copytree(spoof_weights.parent, cached_weights_dir(tmp_path))
+    seed_whisper_cache(tmp_path, recogniser)  # and the challenge's recogniser: cached too
     assert main(["model", "fetch"]) == 0  # a good cache: nothing is downloaded
     out = capsys.readouterr().out
     assert "from cache" in out

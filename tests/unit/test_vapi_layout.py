@@ -26,9 +26,14 @@ def pcm(frames: _Signal) -> bytes:
     return np.clip(np.round(frames * 32767.0), -32768, 32767).astype("<i2").tobytes()
 
 
+ANY_SEED = st.integers(0, 10_000)
+
+
 @st.composite
-def voices(draw: st.DrawFn, rate: int = 16_000) -> _Signal:
-    """Half a second of a synthetic voice: any pitch, formants, level, timing."""
+def voices(
+    draw: st.DrawFn, rate: int = 16_000, seeds: st.SearchStrategy[int] = ANY_SEED
+) -> _Signal:
+    """Half a second of a synthetic voice: any pitch, formants, level, timing (``seeds``)."""
     audio = synthetic_voice(
         f0=draw(st.floats(80.0, 300.0)),
         formants=(
@@ -37,7 +42,7 @@ def voices(draw: st.DrawFn, rate: int = 16_000) -> _Signal:
             draw(st.floats(2200.0, 3400.0)),
         ),
         seconds=0.6,
-        seed=draw(st.integers(0, 10_000)),
+        seed=draw(seeds),
         sample_rate=rate,
         level=draw(st.floats(0.02, 0.9)),
     )
@@ -48,7 +53,12 @@ _CHECKS = settings(max_examples=25, deadline=None)
 
 
 @_CHECKS
-@given(voices(), voices(), st.floats(0.0, 1.0))
+# Two people: never one timing and phase set (a shared seed made one voice twice, at two levels).
+@given(
+    voices(seeds=st.integers(0, 4_999)),
+    voices(seeds=st.integers(5_000, 10_000)),
+    st.floats(0.0, 1.0),
+)
 def test_two_voices_interleaved_are_stereo(caller: _Signal, other: _Signal, gain: float) -> None:
     # The assistant anywhere from silent to as loud as recorded.
     n = min(len(caller), len(other))
