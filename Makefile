@@ -86,7 +86,7 @@ system-deps: ## Install nginx, headless Chromium and the speech synthesisers fro
 	fi
 
 pytest: install model system-deps ## The test suite (all tiers)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --durations=25 $(PYTEST_ARGS)
 
 fuzz: install ## A longer schemathesis pass over the API (1000 examples per operation)
 	VOICEAUTH_FUZZ_EXAMPLES=1000 $(BIN)/python -m pytest tests/integration/test_api_fuzz.py
