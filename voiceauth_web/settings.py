@@ -56,6 +56,8 @@ class Settings:
     # Identification: the highest chance, for the gallery's size, that a stranger scores as high
     # as the best candidate, at which it is still a match.
     identify_max_false_match: float = 0.01
+    # Seconds between the checks of each replica's voiceprint index against the store (0: off).
+    identify_resync_s: float = 300.0
     max_audio_duration: float = 30.0
     websocket_timeout: float = 65.0
     supabase_url: str | None = None
@@ -75,6 +77,7 @@ class Settings:
     inference_backend: str = INFERENCE_BACKENDS[0]
     inference_threads: int = 0  # 0: one per core
     inference_workers: int = 0  # 0: one per core
+    inference_nice: int = 0  # added to the inference threads' niceness
     inference_queue_timeout: float = 10.0
 
     # Audio and decisions.
@@ -182,6 +185,13 @@ class Settings:
                 low=1e-9,
                 high=0.5,
             ),
+            identify_resync_s=reader.number(
+                "VOICEAUTH_IDENTIFY_RESYNC_S",
+                float,
+                defaults.identify_resync_s,
+                low=0.0,
+                high=86400.0,
+            ),
             max_audio_duration=reader.number(
                 "MAX_AUDIO_DURATION", float, defaults.max_audio_duration, low=1.0, high=600.0
             ),
@@ -206,6 +216,9 @@ class Settings:
             ),
             inference_workers=reader.number(
                 "VOICEAUTH_INFERENCE_WORKERS", int, defaults.inference_workers, low=0, high=64
+            ),
+            inference_nice=reader.number(
+                "VOICEAUTH_INFERENCE_NICE", int, defaults.inference_nice, low=0, high=19
             ),
             inference_queue_timeout=reader.number(
                 "VOICEAUTH_QUEUE_TIMEOUT", float, defaults.inference_queue_timeout, low=0.0

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from voiceauth_core.errors import StorageUnavailableError
+
 if TYPE_CHECKING:
     from voiceauth_adapters.sealing import TemplateCensus
     from voiceauth_adapters.sealing.cipher import TemplateCipher
@@ -17,8 +19,11 @@ __all__ = [
     "CLEAR_TEMPLATES_WARNING",
     "MIGRATE_COMMAND",
     "ROTATE_COMMAND",
+    "VECTOR_SEARCH_REASON",
     "check_schema",
     "check_templates",
+    "check_vector_search",
+    "vector_search_note",
 ]
 
 #: The command that brings a database up to this version's schema; named in start-up errors.
@@ -29,6 +34,11 @@ ROTATE_COMMAND = "voiceauth db rotate-key"
 CLEAR_TEMPLATES_WARNING = (
     "VOICEAUTH_TEMPLATE_KEY is not set: voiceprints are stored in the clear "
     "(make a key with `voiceauth db new-key`)"
+)
+#: Why identification never searches in the database, even one that offers pgvector.
+VECTOR_SEARCH_REASON = (
+    "voiceprints are sealed by the service (encrypted at rest), so the database cannot compare "
+    "them; identification searches each replica's in-memory index (docs/watchlist.md)"
 )
 
 
@@ -55,3 +65,32 @@ async def check_templates(database: Database, cipher: TemplateCipher | None) -> 
     census = await database.template_census()
     census.require_readable(cipher)
     return census
+
+
+async def check_vector_search(database: Database) -> str:
+    """What the database offers of pgvector: ``installed``, ``available``, ``not available``,
+    ``not postgres`` (SQLite), or ``unknown`` (the question failed: it only informs, so it
+    never stops the start). Read once at start, for the log and the readiness route; it is
+    never used for search (:data:`VECTOR_SEARCH_REASON`).
+    """
+    try:
+        from voiceauth_adapters.postgres import PostgresDatabase  # noqa: PLC0415
+        from voiceauth_adapters.postgres.extensions import vector_extension  # noqa: PLC0415
+    except ImportError:  # no asyncpg (the postgres extra): the database is SQLite
+        return "not postgres"
+    if not isinstance(database, PostgresDatabase):
+        return "not postgres"
+    try:
+        return str(await vector_extension(database))
+    except StorageUnavailableError:
+        return "unknown"
+
+
+def vector_search_note(offered: str) -> str | None:
+    """The start-up log line for what :func:`check_vector_search` found; None on SQLite."""
+    if offered == "not postgres":
+        return None
+    if offered == "unknown":
+        unknown = "pgvector: could not tell whether this database offers it; not used either way"
+        return f"{unknown}: {VECTOR_SEARCH_REASON}"
+    return f"pgvector {offered} in this database; not used: {VECTOR_SEARCH_REASON}"

@@ -41,7 +41,6 @@ if TYPE_CHECKING:
     from voiceauth_adapters.audio import FfmpegSoundfileDecoder
     from voiceauth_adapters.http import AudioSourceFactory, HttpDownloader
     from voiceauth_adapters.index import MatrixVoiceprintIndex
-    from voiceauth_adapters.index.redis_events import RedisVoiceprintEvents
     from voiceauth_adapters.inference import BoundedInferencePool, WorkerPool
     from voiceauth_adapters.sealing.cipher import TemplateCipher
     from voiceauth_adapters.sql import Database
@@ -62,6 +61,7 @@ if TYPE_CHECKING:
         SpoofDetector,
         TelephoneChannel,
         UserRepository,
+        VoiceprintEvents,
         VoiceprintIndex,
         Watchlist,
     )
@@ -84,6 +84,7 @@ __all__ = [
     "embedding_model",
     "engine",
     "enroll",
+    "events_transport",
     "identify",
     "issue_challenge",
     "listener",
@@ -210,6 +211,7 @@ def embedding_model(settings: Settings, *, threads: int | None = None) -> Bounde
         threads=settings.inference_threads if threads is None else threads,
         workers=settings.inference_workers,
         queue_timeout=settings.inference_queue_timeout,
+        nice=settings.inference_nice,
     )
 
 
@@ -501,14 +503,37 @@ def voiceprint_index(model_id: str) -> MatrixVoiceprintIndex:
     return MatrixVoiceprintIndex(model_id)
 
 
-def voiceprint_events(settings: Settings) -> RedisVoiceprintEvents | None:
-    """Voiceprint changes shared by the replicas over Redis (``REDIS_URL``), or None (one
-    replica: its index follows its own enrolments only)."""
-    if not settings.redis_url:
-        return None
-    from voiceauth_adapters.index.redis_events import RedisVoiceprintEvents  # noqa: PLC0415
+def events_transport(settings: Settings) -> str:
+    """How the replicas' indexes hear of each other's changes: ``redis`` with ``REDIS_URL``,
+    else ``postgres`` (LISTEN/NOTIFY) with ``DATABASE_URL``, else ``in-process`` (the embedded
+    SQLite database: one replica)."""
+    if settings.redis_url:
+        return "redis"
+    return "postgres" if settings.database_url else "in-process"
 
-    return RedisVoiceprintEvents(settings.redis_url)
+
+def voiceprint_events(settings: Settings, database: Database) -> VoiceprintEvents | None:
+    """Voiceprint changes shared by the replicas (see :func:`events_transport`; ``database``
+    publishes the Postgres notifications), or None in-process (one replica: its index follows
+    its own enrolments, and the periodic re-sync what was changed outside the service).
+    The choice is logged once."""
+    from loguru import logger  # noqa: PLC0415
+
+    transport = events_transport(settings)
+    logger.bind(transport=transport).info("voiceprint index events: {}", transport)
+    if settings.redis_url:
+        from voiceauth_adapters.index.redis_events import RedisVoiceprintEvents  # noqa: PLC0415
+
+        return RedisVoiceprintEvents(settings.redis_url)
+    if settings.database_url:
+        from voiceauth_adapters.postgres import PostgresDatabase  # noqa: PLC0415
+        from voiceauth_adapters.postgres.voiceprint_events import (  # noqa: PLC0415
+            PostgresVoiceprintEvents,
+        )
+
+        if isinstance(database, PostgresDatabase):
+            return PostgresVoiceprintEvents(database, settings.database_url)
+    return None
 
 
 def open_set_rule(settings: Settings, model_id: str, *, path: Path | None = None) -> OpenSetRule:

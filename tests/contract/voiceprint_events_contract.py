@@ -1,4 +1,4 @@
-"""The contract every VoiceprintEvents passes: the in-memory hub and Redis pub/sub.
+"""The contract every VoiceprintEvents passes: in-memory, Redis pub/sub, Postgres LISTEN/NOTIFY.
 
 Subclass :class:`VoiceprintEventsContract` and provide an ``events`` fixture (a factory of
 publishers/subscribers over one channel: call it twice for two replicas).

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from litestar import MediaType, Response, get
+from litestar.datastructures import State
 from litestar.response import Redirect
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from voiceauth_core import StorageUnavailableError
 from voiceauth_core.ports import EmbeddingModel, ScoringPolicy
+from voiceauth_web.index_keeper import IndexStatus
 from voiceauth_web.observability import Metrics
 from voiceauth_web.routes.injected import SchemaCheck, ServiceDatabase
 from voiceauth_web.settings import DEFAULT_VOICE_THRESHOLD, Settings
@@ -54,6 +56,7 @@ async def health(
     model: EmbeddingModel,
     policy: ScoringPolicy,
     settings: Settings,
+    state: State,
 ) -> Response[dict[str, object]]:
     """Readiness: each component's status; 503 when one is down."""
     components: dict[str, dict[str, str]] = {}
@@ -68,6 +71,9 @@ async def health(
         "backend": settings.inference_backend,
     }
     components["scoring"] = {"status": "ok", "policy": policy.name}
+    index_status: IndexStatus | None = state.get("index_status")
+    if index_status is not None:  # set by the lifespan: identification's index
+        components["index"] = await index_status.component()
     healthy = all(c["status"] == "ok" for c in components.values())
     body: dict[str, object] = {
         "status": "ok" if healthy else "degraded",
