@@ -4,7 +4,7 @@ It imports no web framework, database driver or ML library; adapters live in
 ``voiceauth_adapters`` and the HTTP service in ``voiceauth_web``.
 """
 
-from voiceauth_core.attempt import Attempt, Decision, SpoofRisk
+from voiceauth_core.attempt import Attempt, ChallengeResult, Decision, SpoofRisk
 from voiceauth_core.audio import CANONICAL_RATE, Audio
 from voiceauth_core.clock import SystemClock
 from voiceauth_core.embedding import Embedding
@@ -81,6 +81,7 @@ __all__ = [
     "CaptureError",
     "CapturePlan",
     "ChallengeError",
+    "ChallengeResult",
     "CosinePolicy",
     "Decision",
     "DeleteUser",

@@ -8,12 +8,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from voiceauth_core.challenge import ChallengeFailure, ChallengeOutcome
 from voiceauth_core.embedding import Embedding
 from voiceauth_core.errors import InvalidInputError
 from voiceauth_core.identity import UserId
 from voiceauth_core.watchlist import WatchlistMatch
 
-__all__ = ["Attempt", "Decision", "SpoofRisk"]
+__all__ = ["Attempt", "ChallengeResult", "Decision", "SpoofRisk"]
 
 
 class Decision(enum.StrEnum):
@@ -53,6 +54,32 @@ class SpoofRisk(enum.StrEnum):
     HIGH = "high"
 
 
+class ChallengeResult(enum.StrEnum):
+    """How an attempt's answer to a liveness challenge was judged: ``PASSED``, or the
+    :class:`~voiceauth_core.challenge.ChallengeFailure` it failed with (the same words as a
+    verification's ``challenge.reason``)."""
+
+    PASSED = "passed"
+    NO_DIGITS = "no_digits"
+    WRONG_DIGITS = "wrong_digits"
+    LATE_ANSWER = "late_answer"
+
+    @classmethod
+    def of(cls, outcome: ChallengeOutcome) -> ChallengeResult:
+        """The result of a judged answer."""
+        failure = outcome.failure
+        if outcome.passed or failure is None:
+            return cls.PASSED
+        return _FAILED[failure]
+
+
+_FAILED = {
+    ChallengeFailure.NO_DIGITS: ChallengeResult.NO_DIGITS,
+    ChallengeFailure.WRONG_DIGITS: ChallengeResult.WRONG_DIGITS,
+    ChallengeFailure.LATE_ANSWER: ChallengeResult.LATE_ANSWER,
+}
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Attempt:
     """One verification attempt.
@@ -77,10 +104,15 @@ class Attempt:
             voice as fraudulent (``report-fraud``); None when not kept or once erased.
         probe_expires_at: When ``probe`` is erased (``VOICEAUTH_PROBE_RETENTION_DAYS``); set
             exactly when ``probe`` is.
+        challenge: How the liveness challenge this attempt answered was judged; None when it
+            answered none.
+        challenge_delay_s: When the answer began, in seconds after the question ended; None
+            when no digit was heard (or no challenge was answered).
 
     Raises:
         InvalidInputError: ``spoof_score`` is not a probability, or only one of ``spoof_score``
-            and ``spoof_risk`` is set, or only one of ``probe`` and ``probe_expires_at``.
+            and ``spoof_risk`` is set, or only one of ``probe`` and ``probe_expires_at``, or
+            ``challenge_delay_s`` is negative, not finite, or set without ``challenge``.
     """
 
     id: uuid.UUID
@@ -98,6 +130,8 @@ class Attempt:
     watchlist: WatchlistMatch | None = None
     probe: Embedding | None = None
     probe_expires_at: datetime | None = None
+    challenge: ChallengeResult | None = None
+    challenge_delay_s: float | None = None
 
     def __post_init__(self) -> None:
         if (self.probe is None) != (self.probe_expires_at is None):
@@ -108,6 +142,13 @@ class Attempt:
             math.isfinite(self.spoof_score) and 0.0 <= self.spoof_score <= 1.0
         ):
             raise InvalidInputError("a spoof score is a probability in [0, 1]")
+        delay = self.challenge_delay_s
+        if delay is not None and (
+            self.challenge is None or not math.isfinite(delay) or delay < 0.0
+        ):
+            raise InvalidInputError(
+                "a challenge's answer delay is a time of 0 s or more, kept with its result"
+            )
 
     @property
     def success(self) -> bool:

@@ -279,6 +279,19 @@ class CallSession:
         """The caller's audio heard so far, as a source to enrol from."""
         return HeardCall(Audio.concatenate(self._chunks))
 
+    def heard_since(self, start_s: float) -> Audio | None:
+        """The caller's audio heard from ``start_s`` seconds into the call's audio (a moment
+        read from :attr:`heard_s`) until now; None when nothing was heard after it."""
+        audio = Audio.concatenate(self._chunks) if self._chunks else None
+        if audio is None or audio.duration <= start_s:
+            return None
+        return audio.slice(start_s)
+
+    def can_hear(self, seconds: float) -> bool:
+        """Whether the session will still hear ``seconds`` more of the call: it is listening
+        and that much more stays under the plan's ``max_audio_s``."""
+        return not self.ended and self._heard_s + seconds <= self._plan.max_audio_s
+
     async def verify(self, claim: Claim, *, budget_s: float) -> VerificationResult:
         """Verify the caller against ``claim``'s enrolment within ``budget_s`` seconds.
 

@@ -14,9 +14,11 @@ from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from loguru import logger
 
+from voiceauth_web import startup_checks, wiring
 from voiceauth_web.api_docs import openapi_config, swagger_assets
 from voiceauth_web.containers import Container, check_database
 from voiceauth_web.error_responses import handle_exception
+from voiceauth_web.index_keeper import IndexStatus
 from voiceauth_web.middleware import AccessControl, RequestContext
 from voiceauth_web.routes import HANDLERS
 from voiceauth_web.routes.health import VERSION
@@ -50,7 +52,7 @@ def create_app(container: Container) -> Litestar:
     limiter = adapters.limiter()
 
     @asynccontextmanager
-    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
         started = time.perf_counter()
         database = adapters.database()
         await database.open()
@@ -72,11 +74,31 @@ def create_app(container: Container) -> Litestar:
             keeper = adapters.keeper()
             await keeper.start()
             opened.append(keeper)
+            # pgvector is looked for once and reported, never searched (sealed voiceprints).
+            pgvector = await startup_checks.check_vector_search(database)
+            if (note := startup_checks.vector_search_note(pgvector)) is not None:
+                logger.info(note)
+            app.state.index_status = IndexStatus(
+                index=adapters.index(),
+                events=wiring.events_transport(settings),
+                pgvector=pgvector,
+            )
             for resource in (adapters.downloader(), adapters.listener()):
                 await resource.open()
                 opened.append(resource)
             # The VAPI call sessions, after the listener they listen with (closed before it).
             sessions = container.call_sessions()
+            challenges = container.call_challenges()
+            sessions.answer_challenges_with(
+                lambda call_id, claim: challenges.answer(
+                    call_id=call_id,
+                    claim=claim,
+                    sessions=sessions,
+                    redeem=use_cases.redeem_challenge(),
+                    verify=use_cases.verify(),
+                    metrics=container.metrics(),
+                )
+            )
             await sessions.open()
             opened.append(sessions)
             logger.bind(model=model.model_id, seconds=round(time.perf_counter() - started, 2)).info(
@@ -116,6 +138,7 @@ def create_app(container: Container) -> Litestar:
         "metrics": _provide(container.metrics),
         "settings": _provide(container.settings),
         "sessions": _provide(container.call_sessions),
+        "call_challenges": _provide(container.call_challenges),
     }
     middleware = [
         DefineMiddleware(RequestContext, metrics=container.metrics()),

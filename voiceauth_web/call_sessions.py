@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -41,7 +41,10 @@ from voiceauth_web.instrumented import InstrumentedSource
 from voiceauth_web.observability import Metrics
 from voiceauth_web.presenters import MESSAGES, verify_sentence
 
-__all__ = ["CallSessions", "ListenSources", "SessionFactory"]
+__all__ = ["CallSessions", "ChallengeAnswer", "ListenSources", "SessionFactory"]
+
+#: The sentence of a call's liveness challenge for an account, or None if it was not challenged.
+ChallengeAnswer = Callable[[str, Claim], Awaitable[str | None]]
 
 #: Said when a verification cannot run at all.
 UNAVAILABLE = "Voice check unavailable"
@@ -132,6 +135,20 @@ class CallSessions:
         self._starting: dict[str, asyncio.Task[_Held | None]] = {}
         self._sweeper: asyncio.Task[None] | None = None
         self._ending: set[asyncio.Task[None]] = set()
+        self._challenge_answer: ChallengeAnswer | None = None
+
+    def answer_challenges_with(self, answer: ChallengeAnswer) -> None:
+        """Consult ``answer`` first when another replica asks about a call held here: an account
+        challenged in the call is answered by its liveness challenge, not the passive decision."""
+        self._challenge_answer = answer
+
+    async def note_challenge(self, call_id: str, claims: Iterable[Claim]) -> None:
+        """Tell the other replicas that these accounts are challenged in the call: they then ask
+        this replica (which checks the answer) instead of reading a decision posted before."""
+        if not self._shared:
+            return
+        for claim in claims:
+            await self._post(call_id, _challenged(claim), CallAnswer(sentence="challenged"))
 
     def __len__(self) -> int:
         return len(self._held)
@@ -277,6 +294,38 @@ class CallSessions:
                     with contextlib.suppress(VoiceAuthError):
                         await self._board.hold(call_id, self._replica, ttl_s=self._idle_s * 2)
 
+    def session_of(self, call_id: str | None) -> CallSession | None:
+        """This replica's session of the call, or None."""
+        held = self._held.get(call_id) if call_id else None
+        return None if held is None else held.session
+
+    async def listening(
+        self, call_id: str, listen_url: str | None, *, room_s: float
+    ) -> CallSession | None:
+        """This replica's session of the call, able to hear ``room_s`` more of it: the one held,
+        else a new one from ``listen_url`` (when none is held, or the one held stopped hearing:
+        its audio ended or its ``max_audio_s`` is near). None when another replica holds the
+        call, or there is nothing to listen to.
+
+        Raises:
+            ServiceBusyError: This replica holds its maximum of sessions.
+            InvalidInputError: The listen URL is not allowed.
+        """
+        held = self._held.get(call_id)
+        if held is not None and held.session.can_hear(room_s):
+            self._touch(call_id)
+            return held.session
+        if not listen_url:
+            return None
+        claims = list(held.claims) if held is not None else []
+        if held is not None:
+            await self.end(call_id)
+        fresh = await self._hold(call_id, listen_url)
+        if fresh is None:
+            return None
+        fresh.claims = fresh.claims or claims
+        return fresh.session
+
     def heard(self, call_id: str | None) -> AudioSource | None:
         """What this replica's session of the call has heard so far, as a recording (None: it
         holds no session of the call)."""
@@ -325,7 +374,7 @@ class CallSessions:
     async def _ask_holder(self, call_id: str, claim: Claim, budget_s: float) -> str:
         """Read the holder's decision for ``claim``, or ask for it and wait."""
         posted = await self._board.read(call_id, claim.key)
-        if posted is not None:
+        if posted is not None and await self._board.read(call_id, _challenged(claim)) is None:
             return posted.sentence
         ask = CallAsk(
             ask_id=uuid.uuid4().hex,
@@ -371,8 +420,15 @@ class CallSessions:
     async def _answer(self, call_id: str, held: _Held, ask: CallAsk) -> None:
         try:
             claim = claim_of(ask.user_id, ask.phone)
-            result = await held.session.verify(claim, budget_s=ask.budget_s)
-            answer = CallAnswer(sentence=sentence_of(result), decision=result.decision)
+            challenged = None
+            if self._challenge_answer is not None:
+                async with asyncio.timeout(ask.budget_s):
+                    challenged = await self._challenge_answer(call_id, claim)
+            if challenged is not None:
+                answer = CallAnswer(sentence=challenged)
+            else:
+                result = await held.session.verify(claim, budget_s=ask.budget_s)
+                answer = CallAnswer(sentence=sentence_of(result), decision=result.decision)
         except TimeoutError:
             answer = CallAnswer(sentence=MESSAGES[Decision.NOT_ENOUGH_SPEECH])
         except VoiceAuthError as exc:
@@ -421,3 +477,8 @@ class CallSessions:
         if result.strong_enough:
             return enrolled
         return f"{enrolled} More speech in a later call will make it stronger."
+
+
+def _challenged(claim: Claim) -> str:
+    """The board key that says ``claim``'s account is challenged in the call."""
+    return f"challenged:{claim.key}"

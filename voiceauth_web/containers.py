@@ -41,6 +41,7 @@ from voiceauth_web.index_keeper import GuardedIndex, IndexedUsers, IndexKeeper
 from voiceauth_web.instrumented import InstrumentedAttempts, InstrumentedModel, InstrumentedUsers
 from voiceauth_web.observability import Metrics
 from voiceauth_web.settings import Settings
+from voiceauth_web.vapi_challenge import CallChallenges
 from voiceauth_web.watchlist_alerts import watchlist_alert
 
 if TYPE_CHECKING:
@@ -129,11 +130,19 @@ class Adapters(containers.DeclarativeContainer):
     raw_model = providers.Singleton(wiring.embedding_model, settings)
     instrumented_users = providers.Singleton(InstrumentedUsers, raw_users, metrics)
     # This replica's voiceprint index (identification); ``users`` keeps it current and tells the
-    # other replicas (Redis with REDIS_URL); the lifespan's ``keeper`` fills it and follows them.
+    # other replicas (Redis with REDIS_URL, else Postgres LISTEN/NOTIFY); the lifespan's ``keeper``
+    # fills it, follows them and re-syncs it every VOICEAUTH_IDENTIFY_RESYNC_S.
     index = providers.Singleton(_index, raw_model)
-    events = providers.Singleton(wiring.voiceprint_events, settings)
+    events = providers.Singleton(wiring.voiceprint_events, settings, database)
     users = providers.Singleton(IndexedUsers, instrumented_users, index, events)
-    keeper = providers.Singleton(IndexKeeper, instrumented_users, index, events)
+    keeper = providers.Singleton(
+        IndexKeeper,
+        instrumented_users,
+        index,
+        events,
+        resync_s=settings.provided.identify_resync_s,
+        on_repair=metrics.provided.count_index_repairs,
+    )
     open_set = providers.Singleton(_open_set_rule, settings, raw_model)
     attempts = providers.Singleton(InstrumentedAttempts, raw_attempts, metrics)
 
@@ -272,6 +281,10 @@ class Container(containers.DeclarativeContainer):
         use_cases.enroll.provider,
         adapters.board,
         metrics,
+    )
+    # The liveness challenges open in the VAPI calls this replica listens to.
+    call_challenges = providers.Singleton(
+        CallChallenges, rule=providers.Callable(wiring.challenge_rule, settings)
     )
 
 

@@ -189,6 +189,24 @@ class Metrics:
             ["use", "action"],
             registry=self.registry,
         )
+        self.index_repairs = Counter(
+            "voiceauth_index_repairs_total",
+            "Voiceprints the periodic re-sync repaired in this replica's identification index "
+            "(drift from the store: a missed event), by kind (added, updated, removed)",
+            ["kind"],
+            registry=self.registry,
+        )
+
+        self.challenge_answers = Counter(
+            "voiceauth_challenge_answers_total",
+            "Answers to spoken liveness challenges, by outcome (passed, or why not)",
+            ["outcome"],
+            registry=self.registry,
+        )
+
+    def count_index_repairs(self, kind: str, count: int) -> None:
+        """Count a re-sync's repairs of one kind (``voiceauth_index_repairs_total``)."""
+        self.index_repairs.labels(kind).inc(count)
 
     def count_listen_layout(self, found: ListenLayout) -> None:
         """Count one call's listen-socket layout (``voiceauth_listen_layout_total``)."""

@@ -109,6 +109,8 @@ def attempt_out(attempt: Attempt) -> AttemptOut:
         spoofScore=attempt.spoof_score,
         spoofRisk=attempt.spoof_risk.value if attempt.spoof_risk else None,
         watchlist=watchlist_match_out(attempt.watchlist),
+        challenge=attempt.challenge.value if attempt.challenge else None,
+        challengeDelaySeconds=attempt.challenge_delay_s,
     )
 
 

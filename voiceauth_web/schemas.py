@@ -142,6 +142,11 @@ class AttemptOut(msgspec.Struct):
     spoofRisk: str | None = None  # noqa: N815
     # The fraud watchlist entry the caller's voice matched; null when none did.
     watchlist: WatchlistMatchOut | None = None
+    # The liveness challenge the attempt answered: "passed", "no_digits", "wrong_digits" or
+    # "late_answer"; null when it answered none.
+    challenge: str | None = None
+    # When the answer began, in seconds after the question ended; null when no digit was heard.
+    challengeDelaySeconds: float | None = None  # noqa: N815
 
 
 class HistoryOut(msgspec.Struct):

@@ -1,10 +1,10 @@
 """VAPI's server messages and the answers to them, as msgspec Structs.
 
 The shapes are VAPI's (``ServerMessageToolCalls``, ``ServerMessageStatusUpdate``,
-``ServerMessageEndOfCallReport``, ``ToolCall``, ``ToolCallFunction``, ``Server``,
-``ServerMessageResponseToolCalls`` in its OpenAPI document), reduced to the fields voiceauth
-reads; other fields, and other message types, are ignored. Every field may be missing: a message
-that carries nothing voiceauth reads is answered, never refused.
+``ServerMessageSpeechUpdate``, ``ServerMessageEndOfCallReport``, ``ToolCall``,
+``ToolCallFunction``, ``Server``, ``ServerMessageResponseToolCalls`` in its OpenAPI document),
+reduced to the fields voiceauth reads; other fields, and other message types, are ignored. Every
+field may be missing: a message that carries nothing voiceauth reads is answered, never refused.
 
 Tool calls come in the shapes VAPI's own examples show: ``toolCallList`` items with
 ``function: {name, arguments}`` (arguments as an object or a JSON string), flattened items with
@@ -174,6 +174,8 @@ class ToolCallsMessage(msgspec.Struct):
 
     type: str | None = None
     status: str | None = None
+    # ``speech-update``'s: whose speech (``assistant``, ``user``) started or stopped.
+    role: str | None = None
     toolCallList: list[ToolCall] | None = None  # noqa: N815
     toolCalls: list[ToolCall] | None = None  # noqa: N815 - the list's older name
     toolWithToolCallList: list[ToolWithToolCall] | None = None  # noqa: N815
@@ -243,6 +245,7 @@ class _RawMessage(msgspec.Struct):
 
     type: object | None = None
     status: object | None = None
+    role: object | None = None
     toolCallList: list[object] | None = None  # noqa: N815
     toolCalls: list[object] | None = None  # noqa: N815
     toolWithToolCallList: list[object] | None = None  # noqa: N815
@@ -307,6 +310,7 @@ def decode_server_message(body: dict[str, object]) -> ToolCallsMessage:
     return ToolCallsMessage(
         type=_text(raw.type),
         status=_text(raw.status),
+        role=_text(raw.role),
         toolCallList=calls,
         toolWithToolCallList=tools or None,
         call=_readable_call(raw.call),

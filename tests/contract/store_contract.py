@@ -19,6 +19,7 @@ import pytest
 
 from voiceauth_core import (
     Attempt,
+    ChallengeResult,
     Decision,
     Embedding,
     Enrollment,
@@ -428,6 +429,44 @@ class StoreContract:
         assert first.next_cursor is not None
         rest = await attempts.history(user, limit=10, cursor=first.next_cursor)
         assert [a.id for a in rest.items] == [a.id for a in newest_first[2:]]
+
+    async def test_challenge_results_round_trip(self, stores: Stores) -> None:
+        users, attempts = stores
+        user = UserId.new()
+        await users.save_sample(user, None, sample(1), now=T0, replace=False)
+        answers = [
+            (ChallengeResult.PASSED, 0.75),
+            (ChallengeResult.WRONG_DIGITS, 1.125),
+            (ChallengeResult.LATE_ANSWER, 6.5),
+            (ChallengeResult.NO_DIGITS, None),
+            (None, None),  # an attempt that answered no challenge
+        ]
+        made = [
+            replace(
+                attempt(
+                    user,
+                    T0 + timedelta(minutes=index),
+                    decision=Decision.REJECT if index else Decision.ACCEPT,
+                ),
+                challenge=result,
+                challenge_delay_s=delay,
+            )
+            for index, (result, delay) in enumerate(answers)
+        ]
+        for item in made:
+            await attempts.append(item)
+        newest_first = list(reversed(made))
+        for page in (
+            (await attempts.history(user, limit=10)).items,
+            (await attempts.recent(limit=10)).items,
+        ):
+            assert [(a.challenge, a.challenge_delay_s) for a in page] == [
+                (a.challenge, a.challenge_delay_s) for a in newest_first
+            ]
+        one = await attempts.get(made[2].id, now=T0)
+        assert one is not None
+        assert one.challenge is ChallengeResult.LATE_ANSWER
+        assert one.challenge_delay_s == 6.5
 
     async def test_recent_spans_users_and_filters_by_time(self, stores: Stores) -> None:
         users, attempts = stores

@@ -457,6 +457,9 @@ NEW_IN_0009 = frozenset(
     }
 )
 
+#: The ``auth_attempts`` columns migration 0010 adds (the liveness challenge's result).
+NEW_IN_0010 = frozenset({"challenge_result", "challenge_delay_s"})
+
 #: Runs one statement with positional parameters (``$1``... or ``?1``...) on the database.
 Execute = Callable[[str, Sequence[Any]], Awaitable[None]]
 
@@ -483,7 +486,7 @@ async def _write_as_at_0006(
         kept = [
             (c, v)
             for c, v in zip(columns, values, strict=True)
-            if c not in NEW_IN_0007 | NEW_IN_0009
+            if c not in NEW_IN_0007 | NEW_IN_0009 | NEW_IN_0010
         ]
         marks = ", ".join(f"{mark}{index}" for index in range(1, len(kept) + 1))
         await execute(
@@ -731,7 +734,7 @@ async def test_sqlite_empty_file_migrates_to_head(tmp_path: Path) -> None:
 async def test_sqlite_and_postgres_count_versions_alike() -> None:
     postgres, sqlite = load_migrations("postgres"), load_migrations("sqlite")
     assert [m.label for m in postgres] == [m.label for m in sqlite]
-    assert postgres[-1].label == "0009_fraud_watchlist"
+    assert postgres[-1].label == "0010_challenge_answers"
 
 
 async def test_sqlite_behind_and_ahead_are_refused(tmp_path: Path) -> None:

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+import uuid
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 import pytest
 
 from voiceauth_core import (
+    Attempt,
     Audio,
     CapturePlan,
     ChallengeError,
+    ChallengeResult,
     CosinePolicy,
     Decision,
     Enroll,
+    InvalidInputError,
+    PhoneNumber,
     QualityGate,
     UserId,
     UserNotFoundError,
@@ -186,3 +193,73 @@ async def test_without_a_challenge_nothing_changes(world: World) -> None:
     )
     assert result.decision is Decision.ACCEPT
     assert result.challenge is None
+
+
+async def test_the_attempt_logs_how_the_answer_was_judged(world: World) -> None:
+    user = await _enrolled(world)
+    challenge = await world.issue.execute(user_id=user)
+    await _verify(world, user, challenge, _answer(challenge.digits, lead_s=3.5))
+    plain = await world.verify.execute(
+        source=InMemoryAudioSource(ALICE.voice(seconds=5.0, seed=3)), user_id=user
+    )
+    late, unchallenged = (await world.attempts.history(user, limit=5)).items[::-1]
+    assert late.challenge is ChallengeResult.LATE_ANSWER
+    assert late.challenge_delay_s == pytest.approx(3.5, abs=0.05)
+    assert unchallenged.id == plain.attempt.id
+    assert (unchallenged.challenge, unchallenged.challenge_delay_s) == (None, None)
+
+
+async def test_an_extra_delay_widens_the_answer_bound_for_that_answer_only(world: World) -> None:
+    user = await _enrolled(world)
+    challenge = await world.issue.execute(user_id=user)
+    check = await world.redeem.execute(challenge_id=challenge.id, user_id=user, extra_delay_s=1.0)
+    result = await world.verify.execute(
+        source=InMemoryAudioSource(_answer(challenge.digits, lead_s=3.5)),
+        user_id=user,
+        challenge=check,
+    )
+    assert result.challenge is not None
+    assert result.challenge.passed  # 3.5 s: late for the 3 s bound, in time for 3 s + 1 s
+    assert result.decision is Decision.ACCEPT
+    with pytest.raises(InvalidInputError):
+        await world.redeem.execute(challenge_id=challenge.id, user_id=user, extra_delay_s=-1.0)
+
+
+async def test_a_challenge_is_issued_to_the_user_a_phone_number_names(world: World) -> None:
+    user = UserId.new()
+    phone = PhoneNumber.parse("+14155550123")
+    source = InMemoryAudioSource(ALICE.voice(seconds=5.0, seed=1))
+    await world.enroll.execute(source=source, user_id=user, phone=phone)
+    challenge = await world.issue.execute(phone=phone, call_id="call-1")
+    assert (challenge.user_id, challenge.call_id) == (user, "call-1")
+    with pytest.raises(UserNotFoundError):
+        await world.issue.execute(phone=PhoneNumber.parse("+14155550199"))
+    with pytest.raises(InvalidInputError):
+        await world.issue.execute()
+
+
+def test_an_answer_delay_goes_with_a_result_and_is_a_time() -> None:
+    outcome = ChallengeOutcome(
+        passed=False, heard="1", distance=5, start_s=0.2, failure=ChallengeFailure.WRONG_DIGITS
+    )
+    assert ChallengeResult.of(outcome) is ChallengeResult.WRONG_DIGITS
+    assert ChallengeResult.of(replace(outcome, passed=True, failure=None)) is ChallengeResult.PASSED
+    base = Attempt(
+        id=uuid.uuid4(),
+        user_id=UserId.new(),
+        decision=Decision.REJECT,
+        score=None,
+        raw_score=None,
+        speech_seconds=0.0,
+        channel="vapi",
+        correlation_id="",
+        created_at=datetime(2026, 3, 1, tzinfo=UTC),
+    )
+    replace(base, challenge=ChallengeResult.NO_DIGITS)  # no digit heard: no delay
+    for challenge, delay in (
+        (None, 1.0),
+        (ChallengeResult.PASSED, -0.5),
+        (ChallengeResult.PASSED, math.nan),
+    ):
+        with pytest.raises(InvalidInputError):
+            replace(base, challenge=challenge, challenge_delay_s=delay)

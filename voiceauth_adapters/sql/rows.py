@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from voiceauth_adapters.sql.codec import Codec
-from voiceauth_core.attempt import Attempt, Decision, SpoofRisk
+from voiceauth_core.attempt import Attempt, ChallengeResult, Decision, SpoofRisk
 from voiceauth_core.embedding import Embedding
 from voiceauth_core.enrollment import Enrollment
 from voiceauth_core.errors import InvalidInputError
@@ -66,9 +66,9 @@ USER_WRITTEN = (
 ATTEMPT_COLUMNS = (
     "id, user_id, decision, score, raw_score, speech_seconds, channel, correlation_id,"
     " created_at, error, spoof_score, spoof_risk, watchlist_entry_id, watchlist_label,"
-    " watchlist_score"
+    " watchlist_score, challenge_result, challenge_delay_s"
 )
-_ATTEMPT_COLUMN_COUNT = 15  # the columns of ATTEMPT_COLUMNS
+_ATTEMPT_COLUMN_COUNT = 17  # the columns of ATTEMPT_COLUMNS
 
 #: The ``auth_attempts`` columns of the caller's kept embedding, read after
 #: :data:`ATTEMPT_COLUMNS` only where it is used (``report-fraud``), never by a listing.
@@ -109,6 +109,8 @@ ATTEMPT_WRITTEN = (
     "probe_embedding_sealed",
     "probe_model_id",
     "probe_expires_at",
+    "challenge_result",
+    "challenge_delay_s",
 )
 
 
@@ -211,7 +213,7 @@ def attempt_from_row(row: Row, codec: Codec[Any], cipher: TemplateCipher | None 
 
     A row written before migration 0007 (or by the original service) has no spoof assessment:
     both its spoof columns are NULL and read as None; one written before 0009 no watchlist
-    match and no probe.
+    match and no probe; one written before 0010 no liveness challenge's result.
 
     Raises:
         TemplateProtectionError: The probe is sealed and ``cipher`` cannot open it.
@@ -247,6 +249,8 @@ def attempt_from_row(row: Row, codec: Codec[Any], cipher: TemplateCipher | None 
         watchlist_entry,
         watchlist_label,
         watchlist_score,
+        challenge_result,
+        challenge_delay_s,
     ) = row[:_ATTEMPT_COLUMN_COUNT]
     del ident  # decoded above
     return Attempt(
@@ -271,6 +275,8 @@ def attempt_from_row(row: Row, codec: Codec[Any], cipher: TemplateCipher | None 
         ),
         probe=probe,
         probe_expires_at=probe_expires_at,
+        challenge=None if challenge_result is None else ChallengeResult(challenge_result),
+        challenge_delay_s=challenge_delay_s,
     )
 
 
@@ -306,6 +312,8 @@ def attempt_values(
         ),
         None if probe is None else probe.model_id,
         None if attempt.probe_expires_at is None else codec.encode_time(attempt.probe_expires_at),
+        None if attempt.challenge is None else attempt.challenge.value,
+        attempt.challenge_delay_s,
     )
 
 

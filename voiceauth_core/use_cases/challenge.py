@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncGenerator
+from dataclasses import replace
 
 from voiceauth_core.audio import Audio
 from voiceauth_core.challenge import (
@@ -12,8 +13,8 @@ from voiceauth_core.challenge import (
     ChallengeOutcome,
     ChallengeRule,
 )
-from voiceauth_core.errors import UserNotFoundError
-from voiceauth_core.identity import UserId
+from voiceauth_core.errors import InvalidInputError, UserNotFoundError
+from voiceauth_core.identity import PhoneNumber, UserId
 from voiceauth_core.ports import AudioSource, ChallengeStore, Clock, DigitRecognizer, UserRepository
 
 __all__ = ["AnswerCheck", "IssueChallenge", "RecordingSource", "RedeemChallenge"]
@@ -126,17 +127,31 @@ class IssueChallenge:
         self._clock = clock
         self._rule = rule
 
-    async def execute(self, *, user_id: UserId, call_id: str | None = None) -> Challenge:
-        """A new, stored challenge.
+    async def execute(
+        self,
+        *,
+        user_id: UserId | None = None,
+        phone: PhoneNumber | None = None,
+        call_id: str | None = None,
+    ) -> Challenge:
+        """A new, stored challenge for the user (or the user enrolled with ``phone``).
 
         Raises:
-            InvalidInputError: The call id is empty or too long.
+            InvalidInputError: Neither a user nor a phone is given; the call id is empty or too
+                long.
             UserNotFoundError: The user has no enrolment.
             StorageUnavailableError: The store is unreachable.
         """
-        if await self._users.get(user_id) is None:
-            raise UserNotFoundError(f"user {user_id} is not enrolled")
-        challenge = self._rule.issue(user_id, call_id=call_id, now=self._clock.now())
+        if user_id is not None:
+            enrollment = await self._users.get(user_id)
+        elif phone is not None:
+            enrollment = await self._users.find_by_phone(phone)
+        else:
+            raise InvalidInputError("give a userId or a phone number")
+        if enrollment is None:
+            who = f"user {user_id}" if user_id is not None else "the phone number's user"
+            raise UserNotFoundError(f"{who} is not enrolled")
+        challenge = self._rule.issue(enrollment.user_id, call_id=call_id, now=self._clock.now())
         await self._challenges.issue(challenge)
         return challenge
 
@@ -158,15 +173,30 @@ class RedeemChallenge:
         self._rule = rule
 
     async def execute(
-        self, *, challenge_id: uuid.UUID, user_id: UserId, call_id: str | None = None
+        self,
+        *,
+        challenge_id: uuid.UUID,
+        user_id: UserId,
+        call_id: str | None = None,
+        extra_delay_s: float = 0.0,
     ) -> AnswerCheck:
         """The check for the answer to this user's open challenge, which is now used.
 
+        ``extra_delay_s`` is added to the rule's latest answer start, for answer audio that
+        begins before the question ended (the question's reading is then heard in it): a VAPI
+        call whose assistant's end of speech was not reported.
+
         Raises:
+            InvalidInputError: ``extra_delay_s`` is negative.
             ChallengeError: Unknown, another user's or call's, expired or used.
             StorageUnavailableError: The store is unreachable.
         """
+        if extra_delay_s < 0:
+            raise InvalidInputError("an answer's extra delay cannot be negative")
         challenge = await self._challenges.redeem(
             challenge_id, user_id=user_id, call_id=call_id, now=self._clock.now()
         )
-        return AnswerCheck(challenge=challenge, rule=self._rule, recognizer=self._recognizer)
+        rule = self._rule
+        if extra_delay_s:
+            rule = replace(rule, max_answer_delay_s=rule.max_answer_delay_s + extra_delay_s)
+        return AnswerCheck(challenge=challenge, rule=rule, recognizer=self._recognizer)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 
-from voiceauth_core.attempt import Attempt, Decision, SpoofRisk
+from voiceauth_core.attempt import Attempt, ChallengeResult, Decision, SpoofRisk
 from voiceauth_core.audio import Audio
 from voiceauth_core.challenge import ChallengeOutcome
 from voiceauth_core.embedding import Embedding
@@ -16,6 +17,7 @@ from voiceauth_core.enrollment import Enrollment
 from voiceauth_core.errors import (
     CaptureError,
     InvalidInputError,
+    ServiceBusyError,
     UserNotFoundError,
     VoiceAuthError,
 )
@@ -36,9 +38,12 @@ from voiceauth_core.spoof_gate import SpoofGate
 from voiceauth_core.spoofing import SpoofAssessment
 from voiceauth_core.use_cases.capture import capture_chunks
 from voiceauth_core.use_cases.challenge import AnswerCheck
+from voiceauth_core.use_cases.live_capture import LiveCapture
 from voiceauth_core.watchlist import WatchlistAction, WatchlistMatch, WatchlistScreen
 
 __all__ = ["CapturePlan", "VerificationResult", "Verify"]
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -182,7 +187,7 @@ class Verify:
             source = challenge.listen(source)
         try:
             await self._listen(enrollment, source, capture, plan or self._plan)
-            await self._assess_spoof(enrollment, capture)
+            await self._assess_spoof(enrollment, source, capture)
             await self._screen_watchlist(capture)
             await self._judge_answer(challenge, capture)
         except VoiceAuthError as exc:
@@ -215,6 +220,18 @@ class Verify:
     async def _listen(
         self, enrollment: Enrollment, source: AudioSource, capture: _Capture, plan: CapturePlan
     ) -> None:
+        if source.live:
+            await self._listen_live(enrollment, source, capture, plan)
+        else:
+            await self._listen_recording(enrollment, source, capture, plan)
+        if capture.decision is None:
+            capture.decision = await _patient(
+                source, lambda: self._check(enrollment, source, capture, plan, final=True)
+            )
+
+    async def _listen_recording(
+        self, enrollment: Enrollment, source: AudioSource, capture: _Capture, plan: CapturePlan
+    ) -> None:
         async with aclosing(self._chunks(source, plan)) as stream:
             async for chunk in stream:
                 room = plan.max_audio_s - capture.heard_s
@@ -223,8 +240,31 @@ class Verify:
                 capture.decision = await self._check(enrollment, source, capture, plan, final=False)
                 if capture.decision is not None or capture.heard_s >= plan.max_audio_s:
                     break
-        if capture.decision is None:
-            capture.decision = await self._check(enrollment, source, capture, plan, final=True)
+
+    async def _listen_live(
+        self, enrollment: Enrollment, source: AudioSource, capture: _Capture, plan: CapturePlan
+    ) -> None:
+        """Check the call every ``check_every_s`` of new audio, each check on all the audio
+        that arrived until it starts (read on meanwhile, ``LiveCapture``), until a decision."""
+        async with LiveCapture(source, max_audio_s=plan.max_audio_s) as live:
+            while True:
+                await live.until(capture.checked_s + plan.check_every_s)
+                ended = live.ended
+                capture.chunks.extend(live.take())
+                capture.heard_s = live.heard_s
+                try:
+                    capture.decision = await self._check(
+                        enrollment, source, capture, plan, final=False
+                    )
+                except ServiceBusyError:
+                    # Overloaded: this check is skipped, not the call; the next one (or the
+                    # final one) takes all the audio heard so far.
+                    capture.decision = None
+                if capture.decision is not None:
+                    return
+                if ended:
+                    live.raise_failure()
+                    return
 
     def _chunks(self, source: AudioSource, plan: CapturePlan) -> AsyncGenerator[Audio, None]:
         """A live source as it streams; a recording checked whole, then cut into steps."""
@@ -267,14 +307,17 @@ class Verify:
             return None
         return self._policy.early_decision(capture.score, speech_seconds=capture.speech_s)
 
-    async def _assess_spoof(self, enrollment: Enrollment, capture: _Capture) -> None:
+    async def _assess_spoof(
+        self, enrollment: Enrollment, source: AudioSource, capture: _Capture
+    ) -> None:
         """Once per decision, on the speech it was made on: an accept that sounds synthetic
         (beyond the enrolment's own baseline) becomes a step-up."""
-        if self._spoof is None or capture.scored_speech is None:
+        spoof, speech = self._spoof, capture.scored_speech
+        if spoof is None or speech is None:
             return
         if capture.decision not in (Decision.ACCEPT, Decision.REJECT):
             return
-        capture.spoof = await self._spoof.assess(capture.scored_speech)
+        capture.spoof = await _patient(source, lambda: spoof.assess(speech))
         capture.spoof_risk = self._spoof_gate.risk(
             probability=capture.spoof.probability,
             raw=capture.spoof.combined,
@@ -317,6 +360,7 @@ class Verify:
         assessed = error is None and capture.spoof is not None
         now = self._clock.now()
         retention = self._probe_retention if scored and capture.embedding is not None else None
+        answer = capture.challenge if error is None else None
         attempt = Attempt(
             id=uuid.uuid4(),
             user_id=enrollment.user_id,
@@ -333,6 +377,25 @@ class Verify:
             watchlist=capture.watchlist if error is None else None,
             probe=capture.embedding if retention is not None else None,
             probe_expires_at=None if retention is None else now + retention,
+            challenge=None if answer is None else ChallengeResult.of(answer),
+            challenge_delay_s=(
+                None if answer is None or answer.start_s is None else round(answer.start_s, 3)
+            ),
         )
         await self._attempts.append(attempt)
         return attempt
+
+
+async def _patient(source: AudioSource, step: Callable[[], Awaitable[_T]]) -> _T:
+    """Run ``step``; for a live call, once more if the worker pool was full.
+
+    A live call has been heard by the time it is decided: failing it for a busy pool would
+    lose the call, so its decision waits one more turn (``ServiceBusyError`` only if the pool
+    stays full twice as long as its queue wait). A recording fails fast, as before.
+    """
+    try:
+        return await step()
+    except ServiceBusyError:
+        if not source.live:
+            raise
+        return await step()

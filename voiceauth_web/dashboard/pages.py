@@ -240,6 +240,15 @@ def analytics_page(client: ApiClient) -> None:
             ),
             width="stretch",
         )
+    if "challenge" in frame and frame["challenge"].notna().any():
+        st.subheader("Liveness challenge answers")
+        answered = frame.dropna(subset=["challenge"])
+        st.altair_chart(
+            alt.Chart(answered)
+            .mark_bar()
+            .encode(x=alt.X("challenge:N", title="outcome"), y="count():Q", color="channel:N"),
+            width="stretch",
+        )
     st.subheader("One user's history")
     chosen = st.selectbox("User", sorted(frame["userId"].unique()), key="analytics_user")
     mine = frame[frame["userId"] == chosen]

@@ -1,12 +1,13 @@
-"""VAPI's server URL: every server message; the ``verify_voice``, ``enroll_voice`` and
-``identify_caller`` tools.
+"""VAPI's server URL: every server message; the ``verify_voice``, ``enroll_voice``,
+``identify_caller`` and ``start_voice_check`` tools.
 
 ``POST /api/v1/vapi/events`` is the assistant's Server URL; ``/api/v1/vapi/tool-calls`` is the
 same handler under the path assistants configured before it. ``status-update`` (``in-progress``)
 starts the call's session, which listens to the caller from then on; ``status-update``
 (``ended``) and ``end-of-call-report`` close it; ``tool-calls`` are answered from it, each tool
-call concurrently, inside its tool's ``server.timeoutSeconds``. Every other message type gets
-``{}``.
+call concurrently, inside its tool's ``server.timeoutSeconds``; ``speech-update`` tells an open
+liveness challenge when the assistant finished reading it (``vapi_challenge``). Every other
+message type gets ``{}``.
 """
 
 from __future__ import annotations
@@ -18,13 +19,16 @@ from typing import Annotated
 from litestar import Response, post
 from litestar.params import Dependency
 
-from voiceauth_core import CapturePlan, Identify, InvalidInputError, VoiceAuthError
+from voiceauth_core import CapturePlan, Identify, InvalidInputError, Verify, VoiceAuthError
 from voiceauth_core.call_session import Claim
-from voiceauth_web import vapi_identify
+from voiceauth_core.use_cases import IssueChallenge, RedeemChallenge
+from voiceauth_web import vapi_challenge, vapi_identify
 from voiceauth_web.call_sessions import UNAVAILABLE, CallSessions, claim_of
 from voiceauth_web.error_responses import log_failure
+from voiceauth_web.observability import Metrics
 from voiceauth_web.routes.guards import require_json
 from voiceauth_web.routes.injected import CallListener
+from voiceauth_web.vapi_challenge import CallChallenges
 from voiceauth_web.vapi_messages import (
     NoContent,
     ToolCall,
@@ -35,6 +39,7 @@ from voiceauth_web.vapi_messages import (
 )
 
 __all__ = [
+    "CHALLENGE_TOOL",
     "ENROLL_TOOL",
     "EVENTS_PATH",
     "IDENTIFY_TOOL",
@@ -46,6 +51,7 @@ __all__ = [
 TOOL_NAME = "verify_voice"
 ENROLL_TOOL = "enroll_voice"
 IDENTIFY_TOOL = vapi_identify.TOOL_NAME
+CHALLENGE_TOOL = vapi_challenge.TOOL_NAME
 EVENTS_PATH = "/api/v1/vapi/events"
 TOOL_CALLS_PATH = "/api/v1/vapi/tool-calls"
 #: Kept of every tool's budget for the answer's way back to VAPI.
@@ -53,16 +59,24 @@ _NETWORK_S = 1.5
 
 #: The registry of call sessions (a class Litestar need not check with ``isinstance``).
 Sessions = Annotated[CallSessions, Dependency(skip_validation=True)]
+#: The liveness challenges open in this replica's calls.
+Challenges = Annotated[CallChallenges, Dependency(skip_validation=True)]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Tools:
-    """What the tools answer with: the call sessions, and identification's parts."""
+    """What the tools answer with: the call sessions, identification's parts, and the liveness
+    challenge's."""
 
     sessions: CallSessions
     identify: Identify
     listener: CallListener
     plan: CapturePlan
+    challenges: CallChallenges
+    issue_challenge: IssueChallenge
+    redeem_challenge: RedeemChallenge
+    verify: Verify
+    metrics: Metrics
 
 
 def _claims(message: ToolCallsMessage) -> list[Claim]:
@@ -99,7 +113,35 @@ async def _verify_voice(call: ToolCall, message: ToolCallsMessage, tools: _Tools
     if claim is None:
         return f"{UNAVAILABLE}: give the account's userId or phone number."
     async with asyncio.timeout(budget):
+        answered = await tools.challenges.answer(
+            call_id=message.call_id,
+            claim=claim,
+            sessions=sessions,
+            redeem=tools.redeem_challenge,
+            verify=tools.verify,
+            metrics=tools.metrics,
+        )
+        if answered is not None:  # the account was challenged in this call
+            return answered
         return await sessions.verify(message.call_id, message.listen_url, claim, budget_s=budget)
+
+
+async def _start_voice_check(call: ToolCall, message: ToolCallsMessage, tools: _Tools) -> str:
+    """A liveness challenge for the account ``verify_voice`` would check: the sentence to read."""
+    arguments = call.called.verify_voice_arguments()
+    try:
+        claim = _claim(arguments.userId, arguments.phone, message, tools.sessions)
+    except InvalidInputError as exc:
+        return f"{UNAVAILABLE}: {exc.message}."
+    if claim is None:
+        return f"{UNAVAILABLE}: give the account's userId or phone number."
+    return await tools.challenges.start(
+        call_id=message.call_id,
+        listen_url=message.listen_url,
+        claim=claim,
+        sessions=tools.sessions,
+        issue=tools.issue_challenge,
+    )
 
 
 async def _enroll_voice(call: ToolCall, message: ToolCallsMessage, tools: _Tools) -> str:
@@ -143,6 +185,7 @@ _TOOLS = {
     TOOL_NAME: _verify_voice,
     ENROLL_TOOL: _enroll_voice,
     vapi_identify.TOOL_NAME: _identify_caller,
+    CHALLENGE_TOOL: _start_voice_check,
 }
 
 
@@ -183,6 +226,11 @@ async def server_messages(
     identify: Identify,
     listener: CallListener,
     tool_plan: CapturePlan,
+    call_challenges: Challenges,
+    issue_challenge: IssueChallenge,
+    redeem_challenge: RedeemChallenge,
+    verify: Verify,
+    metrics: Metrics,
 ) -> Response[ToolCallsResponse | NoContent]:
     """Answer a VAPI server message: tool calls with their results, every other message with
     ``{}``. The listen URL comes from the call, never from a tool's arguments.
@@ -194,11 +242,26 @@ async def server_messages(
     message = decode_server_message(data)
     kind = message.type
     if kind == "tool-calls" or (kind is None and message.calls):
-        tools = _Tools(sessions=sessions, identify=identify, listener=listener, plan=tool_plan)
+        tools = _Tools(
+            sessions=sessions,
+            identify=identify,
+            listener=listener,
+            plan=tool_plan,
+            challenges=call_challenges,
+            issue_challenge=issue_challenge,
+            redeem_challenge=redeem_challenge,
+            verify=verify,
+            metrics=metrics,
+        )
         results = await asyncio.gather(*(_answer(c, message, tools) for c in message.calls))
         return Response(ToolCallsResponse(results=list(results)), status_code=200)
     if kind == "status-update" and message.status == "in-progress":
         return await _start(message, sessions)
+    if kind == "speech-update":
+        call_challenges.speech_update(
+            message.call_id, role=message.role, status=message.status, sessions=sessions
+        )
+        return _no_content()
     ended = kind == "end-of-call-report" or (kind == "status-update" and message.status == "ended")
     if ended and message.call_id:
         try:

@@ -65,6 +65,8 @@ def observe(metrics: Metrics, result: VerificationResult, channel: str) -> None:
     attempt = result.attempt
     if attempt.spoof_score is not None and attempt.spoof_risk is not None:
         metrics.spoof.labels(attempt.spoof_risk.value).observe(attempt.spoof_score)
+    if attempt.challenge is not None:
+        metrics.challenge_answers.labels(attempt.challenge.value).inc()
 
 
 @post("/api/v1/verify-password", status_code=200, guards=[require_json], tags=["verification"])
