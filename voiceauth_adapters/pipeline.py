@@ -68,6 +68,7 @@ def embedding_model(
     threads: int = 0,
     workers: int = 0,
     queue_timeout: float = 10.0,
+    nice: int = 0,
 ) -> BoundedInferencePool:
     """The verified ECAPA-TDNN model on ``backend``, behind the bounded inference pool.
 
@@ -78,6 +79,7 @@ def embedding_model(
         threads: Inference threads per call (0: one per core).
         workers: Inferences at once (0: one per core).
         queue_timeout: How long a call may wait for a worker before ``ServiceBusyError``.
+        nice: Added to the worker threads' niceness (the event loop wins a busy CPU).
 
     Raises:
         ModelUnavailableError: The files are missing or fail their SHA-256 check (never downloads).
@@ -94,7 +96,7 @@ def embedding_model(
     embedder = load_embedder(
         backend or DEFAULT_BACKEND, resolved.directory, cache_dir=cache, threads=threads
     )
-    return BoundedInferencePool(embedder, workers=workers, queue_timeout=queue_timeout)
+    return BoundedInferencePool(embedder, workers=workers, queue_timeout=queue_timeout, nice=nice)
 
 
 def speech_detector() -> SpeechDetector:
@@ -129,6 +131,9 @@ def spoof_detector(
 ) -> SpoofDetector:
     """AASIST, the synthetic-speech countermeasure, with the shipped (or given) calibration.
 
+    A calibration of the back-end's scores (its detector id names the back-end) brings the
+    shipped back-end (``antispoof.backend``); one of the bare network's scores, none.
+
     Args:
         cache_dir: The cache holding the verified weights and their ONNX export.
         threads: onnxruntime threads per assessment.
@@ -139,13 +144,17 @@ def spoof_detector(
 
     Raises:
         ModelUnavailableError: The weights are missing or fail their SHA-256 check (never
-            downloads), or no calibration can be read.
+            downloads), or no calibration (or back-end) can be read.
+        ModelMismatchError: The calibration is of neither the network's scores nor the
+            shipped back-end's.
     """
     from voiceauth_adapters.antispoof import (  # noqa: PLC0415
+        DETECTOR_ID,
         AasistDetector,
         export_dir_for,
         read_calibration,
         resolve_weights,
+        shipped_backend,
         shipped_calibration,
     )
 
@@ -153,6 +162,7 @@ def spoof_detector(
     calibration = (
         shipped_calibration() if calibration_path is None else read_calibration(calibration_path)
     )
+    backend = None if calibration.detector_id == DETECTOR_ID else shipped_backend()
     weights, _ = resolve_weights(cache_dir=cache, allow_download=False)
     return AasistDetector.load(
         weights,
@@ -160,6 +170,7 @@ def spoof_detector(
         calibration=calibration,
         threads=threads,
         workers=workers,
+        backend=backend,
     )
 
 

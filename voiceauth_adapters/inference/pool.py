@@ -11,7 +11,9 @@ has workers (one per core by default).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol, TypeVar
@@ -57,14 +59,24 @@ class WorkerPool:
     Args:
         workers: Computations that run at once (0: one per usable core).
         queue_timeout: Seconds a call waits for a free worker before ``ServiceBusyError``.
+        nice: Added to each worker thread's niceness (Linux; 0 leaves it): the event loop,
+            which reads the calls' audio and answers health checks, then wins a busy CPU.
     """
 
-    def __init__(self, *, workers: int = 0, queue_timeout: float) -> None:
+    def __init__(self, *, workers: int = 0, queue_timeout: float, nice: int = 0) -> None:
         if queue_timeout < 0:
             raise ValueError("queue_timeout must be >= 0")
+        if not 0 <= nice <= 19:
+            raise ValueError("nice must be between 0 and 19")
         self.workers = workers or usable_cores()
+        self.nice = nice
         self._queue_timeout = queue_timeout
-        self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="inference")
+        self._executor = ThreadPoolExecutor(
+            self.workers,
+            thread_name_prefix="inference",
+            initializer=_lower_priority,
+            initargs=(nice,),
+        )
         # Created lazily: an asyncio primitive belongs to the loop that first waits on it.
         self._slots: asyncio.Semaphore | None = None
         self._taken = 0
@@ -120,6 +132,15 @@ class WorkerPool:
         self._executor.shutdown(wait=True)
 
 
+def _lower_priority(nice: int) -> None:
+    """Make the calling thread ``nice`` steps nicer (on Linux, niceness is per thread)."""
+    if nice == 0 or not hasattr(os, "setpriority"):
+        return
+    thread = threading.get_native_id()
+    with contextlib.suppress(OSError):  # best effort: a sandbox may refuse it
+        os.setpriority(os.PRIO_PROCESS, thread, os.getpriority(os.PRIO_PROCESS, thread) + nice)
+
+
 class BoundedInferencePool:
     """``EmbeddingModel`` over a ``BatchEmbedder``, computed in a :class:`WorkerPool`.
 
@@ -127,11 +148,14 @@ class BoundedInferencePool:
         model: The synchronous model (its ``embed_batch`` must be safe to call from threads).
         workers: Inference calls that run at once (0: one per usable core).
         queue_timeout: Seconds a call waits for a free worker before ``ServiceBusyError``.
+        nice: Added to the worker threads' niceness (see :class:`WorkerPool`).
     """
 
-    def __init__(self, model: BatchEmbedder, *, workers: int = 0, queue_timeout: float) -> None:
+    def __init__(
+        self, model: BatchEmbedder, *, workers: int = 0, queue_timeout: float, nice: int = 0
+    ) -> None:
         self._model = model
-        self.worker_pool = WorkerPool(workers=workers, queue_timeout=queue_timeout)
+        self.worker_pool = WorkerPool(workers=workers, queue_timeout=queue_timeout, nice=nice)
 
     @property
     def model_id(self) -> str:
