@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 
 import numpy as np
@@ -88,4 +89,20 @@ def test_a_damaged_export_is_replaced(tmp_path: Path) -> None:
 
 
 def test_the_export_sits_next_to_writable_model_files(tmp_path: Path) -> None:
+    assert export_dir_for(tmp_path, tmp_path / "cache") == tmp_path
+
+
+def test_an_export_made_at_build_time_is_read_beside_read_only_model_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As in the image: fetched and exported as root, served as another user on a read-only
+    # file system (root passes any permission check here, so the folder's answer is forced).
+    real_access = os.access
+    monkeypatch.setattr(
+        os,
+        "access",
+        lambda path, mode: False if Path(path) == tmp_path else real_access(path, mode),
+    )
+    assert export_dir_for(tmp_path, tmp_path / "cache") == tmp_path / "cache" / "onnx"
+    onnx_path(tmp_path).write_bytes(b"exported at build time")
     assert export_dir_for(tmp_path, tmp_path / "cache") == tmp_path

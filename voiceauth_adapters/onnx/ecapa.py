@@ -41,8 +41,10 @@ def onnx_path(export_dir: Path) -> Path:
 
 
 def export_dir_for(model_dir: Path, cache_dir: Path) -> Path:
-    """Next to the model files when that folder is writable, else ``cache_dir/onnx``."""
-    if os.access(model_dir, os.W_OK):
+    """Next to the model files when the export is there already or that folder is writable,
+    else ``cache_dir/onnx``. (An image exports beside the files at build time, as root, and
+    serves as another user from a read-only file system: the export is read where it is.)"""
+    if onnx_path(model_dir).is_file() or os.access(model_dir, os.W_OK):
         return model_dir
     return cache_dir / "onnx"
 
