@@ -8,7 +8,7 @@
 # 2. scores every clip once as the service hears a call (decoder, Silero VAD, AASIST), caching
 #    raw scores in $XDG_CACHE_HOME/voiceauth/spoof-scores.csv, so a rerun scores nothing again;
 # 3. fits on half of the speakers and synthetic texts, measures on the other half, one spoof
-#    family held out at a time, and writes the report and the shipped calibration.
+#    family held out at a time, and writes the report, the shipped back-end and calibration.
 # Set STAGES="eval" to skip the corpus build, STAGES="corpus eval levels" to also redo the level
 # comparison of docs/spoofing.md; EXTRA="--quiet" for no progress bar.
 set -euo pipefail
@@ -27,8 +27,9 @@ if [[ " $STAGES " == *" corpus "* ]]; then
     --piper-python "$BIN/python"
 fi
 if [[ " $STAGES " == *" eval "* ]]; then
-  $NICE $VOICEAUTH eval "$CORPUS" --spoof $EXTRA --out "$OUT/spoof-eval.json" \
-    --write-calibration voiceauth_adapters/antispoof/data/calibration.json
+  $NICE $VOICEAUTH eval "$CORPUS" --spoof --compare-backends $EXTRA --out "$OUT/spoof-eval.json" \
+    --write-calibration voiceauth_adapters/antispoof/data/calibration.json \
+    --write-backend voiceauth_adapters/antispoof/data/backend.json
 fi
 # The level normalisation's before/after (docs/spoofing.md): the detector without it, with a peak
 # normalisation instead, and spoofs played 12 dB quieter. About an hour more of scoring.

@@ -24,18 +24,18 @@ class SpoofGate:
         step_up_probability: At or above this probability (and beyond the baseline margin) the
             risk is ``high``: an accept becomes ``step_up``.
         elevated_probability: At or above this the risk is ``elevated`` (reported, no effect).
-        baseline_margin: How far above the enrolment's own mean raw score (the countermeasure's
+        baseline_margin: How far above the enrolment's own mean score (the countermeasure's
             scale) a probe must be for a high probability to count; enrolments without a
             baseline use the probability alone.
         refuse_enroll_probability: An enrolment sample at or above this is refused as synthetic.
     """
 
-    # The operating point measured for the shipped AASIST calibration (docs/spoofing.md); another
-    # detector or calibration needs its own.
-    step_up_probability: float = 0.6265
-    elevated_probability: float = 0.5
-    baseline_margin: float = 5.0
-    refuse_enroll_probability: float = 0.9637
+    # The operating point measured for the shipped AASIST back-end and calibration
+    # (docs/spoofing.md); another detector, back-end or calibration needs its own.
+    step_up_probability: float = 0.4874
+    elevated_probability: float = 0.4874
+    baseline_margin: float = 2.0
+    refuse_enroll_probability: float = 0.9787
 
     def __post_init__(self) -> None:
         probabilities = (

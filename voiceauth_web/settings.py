@@ -90,12 +90,13 @@ class Settings:
     scoring: str = "calibrated"
 
     # Synthetic speech (voiceauth_core.spoof_gate.SpoofGate): the operating point measured for
-    # the shipped AASIST calibration, on the fit half of the local spoof corpus (docs/spoofing.md).
+    # the shipped AASIST back-end and calibration, on the fit half of the local spoof corpus
+    # (docs/spoofing.md).
     spoof_check: bool = True
-    spoof_step_up: float = 0.6265
-    spoof_elevated: float = 0.5
-    spoof_baseline_margin: float = 5.0
-    spoof_enroll_refuse: float = 0.9637
+    spoof_step_up: float = 0.4874
+    spoof_elevated: float = 0.4874
+    spoof_baseline_margin: float = 2.0
+    spoof_enroll_refuse: float = 0.9787
 
     # The spoken liveness challenge (voiceauth_core.challenge.ChallengeRule): the tolerance and
     # the late-answer bound measured on FSDD digit strings (docs/accuracy.md).

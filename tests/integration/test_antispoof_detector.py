@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import threading
 from pathlib import Path
@@ -14,10 +15,19 @@ import torch
 from tests.contract.spoof_detector_contract import SpoofDetectorContract
 from tests.integration.real_antispoof import SOFTMAX, aasist, aasist_weights
 from tests.integration.real_model import cache_dir, speech
-from voiceauth_adapters.antispoof import DETECTOR_ID, AasistDetector, export_dir_for, onnx_path
+from voiceauth_adapters.antispoof import (
+    DETECTOR_ID,
+    AasistDetector,
+    export_dir_for,
+    onnx_path,
+    shipped_backend,
+    shipped_calibration,
+)
+from voiceauth_adapters.antispoof.band import log_high_band
 from voiceauth_adapters.antispoof.detector import fill_window, normalise_level
-from voiceauth_adapters.antispoof.export import PARITY_TOLERANCE
+from voiceauth_adapters.antispoof.export import HIDDEN_SIZE, PARITY_TOLERANCE
 from voiceauth_adapters.antispoof.network import Model, load_network
+from voiceauth_adapters.audio import G711Line
 from voiceauth_adapters.inference import WorkerPool
 from voiceauth_adapters.speechbrain import ModelIntegrityError
 from voiceauth_core import Audio, ModelMismatchError, ServiceBusyError, SpoofCalibration
@@ -152,3 +162,74 @@ async def test_windows_scored_side_by_side_equal_the_sequential_scores() -> None
         (a / 16000, b / 16000) for a, b, _ in expected
     ]
     assert [s.score for s in assessment.segments] == pytest.approx([s for _, _, s in expected])
+
+
+# ---- the back-end on the network's outputs -------------------------------------------------
+
+
+def test_the_exported_hidden_representation_equals_torch() -> None:
+    samples = normalise_level(Audio.concatenate([speech("1088_a"), speech("1088_b")]).samples)
+    rows = aasist().hidden(samples)
+    windows = np.stack([fill_window(samples[start:end]) for start, end, _, _ in rows])
+    with torch.inference_mode():
+        hidden, logits = _network()(torch.from_numpy(windows))
+    assert np.array([h for *_, h in rows]).shape == (len(rows), HIDDEN_SIZE)
+    assert np.max(np.abs(np.stack([h for *_, h in rows]) - hidden.numpy())) <= PARITY_TOLERANCE
+    scores = (logits[:, 0] - logits[:, 1]).numpy()
+    assert np.max(np.abs(np.array([s for _, _, s, _ in rows]) - scores)) <= PARITY_TOLERANCE
+
+
+def _with_backend(**kwargs: object) -> AasistDetector:
+    weights = aasist_weights()
+    return AasistDetector.load(
+        weights,
+        export_dir=export_dir_for(weights, cache_dir()),
+        calibration=shipped_calibration(),
+        backend=shipped_backend(),
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+class TestAasistDetectorWithItsBackend(SpoofDetectorContract):
+    """The detector as the service runs it: the shipped back-end and calibration."""
+
+    @pytest.fixture
+    def detector(self) -> AasistDetector:
+        return _with_backend()
+
+    @pytest.fixture
+    def speech_clip(self) -> Audio:
+        return Audio.concatenate([speech("103_a"), speech("103_b")])
+
+
+@pytest.mark.parametrize("phone", [False, True])
+async def test_the_backend_scores_the_windows_outputs(phone: bool) -> None:
+    clip = Audio.concatenate([speech("1098_a"), speech("1098_b")])
+    if phone:
+        clip = await G711Line().transmit(clip)
+    detector = _with_backend()
+    backend = shipped_backend()
+    assert detector.detector_id == backend.scored_id == shipped_calibration().detector_id
+    assessment = await detector.assess(clip)
+    line = backend.line(log_high_band(clip))
+    assert line == ("narrow" if phone else "wide")
+    rows = aasist().hidden(clip.samples)
+    assert len(rows) >= 2  # the call's distance is its windows' mean's, each window's raw its own
+    expected = backend.scores([r for _, _, r, _ in rows], [h for *_, h in rows], line=line)
+    assert assessment.scores == pytest.approx(expected, abs=1e-4)
+    assert assessment.probability == pytest.approx(
+        shipped_calibration().probability(float(np.mean(expected))), abs=1e-6
+    )
+
+
+def test_a_calibration_of_the_bare_network_cannot_calibrate_the_backend(tmp_path: Path) -> None:
+    with pytest.raises(ModelMismatchError):
+        AasistDetector.load(
+            aasist_weights(), export_dir=tmp_path, calibration=SOFTMAX, backend=shipped_backend()
+        )
+    other = dataclasses.replace(shipped_backend(), detector_id="aasist@00000000")
+    with pytest.raises(ModelMismatchError):
+        AasistDetector.load(
+            aasist_weights(), export_dir=tmp_path, calibration=shipped_calibration(), backend=other
+        )
+    assert not list(tmp_path.iterdir())  # refused before any export

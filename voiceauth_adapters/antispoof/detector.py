@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from voiceauth_adapters.antispoof.band import log_high_band
 from voiceauth_adapters.antispoof.export import ensure_export
 from voiceauth_adapters.antispoof.manifest import DETECTOR_ID, WINDOW
 from voiceauth_core.audio import CANONICAL_RATE, Audio
@@ -29,6 +30,7 @@ from voiceauth_core.spoofing import (
 )
 
 if TYPE_CHECKING:
+    from voiceauth_adapters.antispoof.backend import SpoofBackend
     from voiceauth_adapters.inference.pool import WorkerPool
 
 __all__ = ["SPEECH_LEVEL_DBFS", "AasistDetector", "fill_window", "normalise_level"]
@@ -71,20 +73,25 @@ class AasistDetector:
     """AASIST (ASVspoof 2019 LA) scores in onnxruntime, calibrated into a probability.
 
     Build it with :meth:`load`. :meth:`scores` is the synchronous compute (speech in, one raw
-    score per window out); :meth:`assess` sets the speech's level, then runs it in a worker
-    thread: one of ``workers`` (the service passes the speaker model's pool, so the two networks
-    share the cores and the bounded wait), else ``asyncio.to_thread``.
+    network score per window out); :meth:`assess` sets the speech's level, then runs it in a
+    worker thread: one of ``workers`` (the service passes the speaker model's pool, so the two
+    networks share the cores and the bounded wait), else ``asyncio.to_thread``. With a
+    ``backend`` (``antispoof.backend``), each window's score is the back-end's: its raw score
+    weighed with how far the call's hidden representation lies from genuine speech of the same
+    kind of line; the detector's id then names the back-end too.
 
     Args:
         session: An onnxruntime session of the export (:mod:`voiceauth_adapters.antispoof.export`).
         calibration: Fitted on this detector's scores (see ``antispoof.calibration``), with the
-            same ``level_dbfs``.
+            same ``level_dbfs`` and back-end.
         level_dbfs: The RMS level :meth:`assess` sets speech to (None: as it comes, which only
             the evaluation's before/after comparison wants).
         workers: The worker pool assessments run in (None: ``asyncio.to_thread``).
+        backend: The back-end on the network's outputs (None: the network's raw score).
 
     Raises:
-        ModelMismatchError: The calibration was fitted for another detector.
+        ModelMismatchError: The calibration was fitted for another detector (or back-end), or
+            the back-end for other weights.
     """
 
     def __init__(
@@ -94,15 +101,14 @@ class AasistDetector:
         calibration: SpoofCalibration,
         level_dbfs: float | None = SPEECH_LEVEL_DBFS,
         workers: WorkerPool | None = None,
+        backend: SpoofBackend | None = None,
     ) -> None:
-        if calibration.detector_id != DETECTOR_ID:
-            raise ModelMismatchError(
-                f"a calibration for {calibration.detector_id!r} cannot calibrate {DETECTOR_ID}"
-            )
+        _check_ids(calibration, backend)
         self._session = session
         self._calibration = calibration
         self._level_dbfs = level_dbfs
         self._workers = workers
+        self._backend = backend
 
     @classmethod
     def load(
@@ -114,6 +120,7 @@ class AasistDetector:
         threads: int = 1,
         level_dbfs: float | None = SPEECH_LEVEL_DBFS,
         workers: WorkerPool | None = None,
+        backend: SpoofBackend | None = None,
     ) -> AasistDetector:
         """Verify the weights, export them to ONNX once, open an onnxruntime session.
 
@@ -125,27 +132,32 @@ class AasistDetector:
             threads: onnxruntime intra-op threads per call.
             level_dbfs: The level speech is set to first (None: none; see the class).
             workers: The worker pool assessments run in (None: ``asyncio.to_thread``).
+            backend: The back-end on the network's outputs (``shipped_backend()``), or None.
 
         Raises:
             ModelUnavailableError: The weights are missing or fail their SHA-256 check.
-            ModelMismatchError: The calibration was fitted for another detector.
+            ModelMismatchError: The calibration was fitted for another detector (or back-end).
         """
-        if calibration.detector_id != DETECTOR_ID:  # before the expensive part
-            raise ModelMismatchError(
-                f"a calibration for {calibration.detector_id!r} cannot calibrate {DETECTOR_ID}"
-            )
+        _check_ids(calibration, backend)  # before the expensive part
         path, _ = ensure_export(weights, export_dir)
         from voiceauth_adapters.onnx.sessions import cpu_session  # noqa: PLC0415
 
         session, _ = cpu_session(
             path, threads=threads, remake=lambda: ensure_export(weights, export_dir)[0]
         )
-        return cls(session, calibration=calibration, level_dbfs=level_dbfs, workers=workers)
+        return cls(
+            session,
+            calibration=calibration,
+            level_dbfs=level_dbfs,
+            workers=workers,
+            backend=backend,
+        )
 
     @property
     def detector_id(self) -> str:
-        """``aasist-asvspoof2019-la@`` and the weights' SHA-256 prefix."""
-        return DETECTOR_ID
+        """``aasist-asvspoof2019-la@`` and the weights' SHA-256 prefix (``+`` the back-end's
+        name when there is one)."""
+        return DETECTOR_ID if self._backend is None else self._backend.scored_id
 
     @property
     def front_end(self) -> str:
@@ -154,23 +166,72 @@ class AasistDetector:
         return "none" if self._level_dbfs is None else f"rms{self._level_dbfs:+g}dBFS"
 
     def scores(self, samples: npt.NDArray[np.float32]) -> list[tuple[int, int, float]]:
-        """``(start, end, raw score)`` for each window of 16 kHz speech, in order."""
+        """``(start, end, raw network score)`` for each window of 16 kHz speech, in order (no
+        level step, no back-end)."""
         return [
-            (start, end, self._score_window(samples[start:end]))
+            (start, end, self._raw_window(samples[start:end]))
             for start, end in window_bounds(len(samples), WINDOW)
         ]
 
-    def _score_window(self, piece: npt.NDArray[np.float32]) -> float:
+    def hidden(
+        self, samples: npt.NDArray[np.float32]
+    ) -> list[tuple[int, int, float, npt.NDArray[np.float32]]]:
+        """``(start, end, raw score, hidden representation)`` for each window of 16 kHz speech
+        as :meth:`assess` hears it (its level set first): what a back-end is fitted on."""
+        if self._level_dbfs is not None:
+            samples = normalise_level(samples, self._level_dbfs)
+        found = []
+        for start, end in window_bounds(len(samples), WINDOW):
+            score, hidden = self._session.run(
+                ["score", "hidden"], {"waveform": fill_window(samples[start:end])[None, :]}
+            )
+            found.append(
+                (
+                    start,
+                    end,
+                    float(np.asarray(score).reshape(-1)[0]),
+                    np.asarray(hidden, dtype=np.float32).reshape(-1),
+                )
+            )
+        return found
+
+    def _raw_window(self, piece: npt.NDArray[np.float32]) -> float:
         (output,) = self._session.run(["score"], {"waveform": fill_window(piece)[None, :]})
         return float(np.asarray(output).reshape(-1)[0])
 
-    def _score_windows(self, pieces: list[npt.NDArray[np.float32]]) -> list[float]:
-        return [self._score_window(piece) for piece in pieces]
+    def _window_outputs(
+        self, piece: npt.NDArray[np.float32]
+    ) -> tuple[float, npt.NDArray[np.float32] | None]:
+        """The window's raw score, and its hidden representation when a back-end reads it."""
+        if self._backend is None:
+            return self._raw_window(piece), None
+        raw, hidden = self._session.run(
+            ["score", "hidden"], {"waveform": fill_window(piece)[None, :]}
+        )
+        return float(np.asarray(raw).reshape(-1)[0]), np.asarray(hidden, np.float32).reshape(-1)
 
-    async def _scored(self, pieces: list[npt.NDArray[np.float32]]) -> list[float]:
+    def _windows_outputs(
+        self, pieces: list[npt.NDArray[np.float32]]
+    ) -> list[tuple[float, npt.NDArray[np.float32] | None]]:
+        return [self._window_outputs(piece) for piece in pieces]
+
+    async def _outputs(
+        self, pieces: list[npt.NDArray[np.float32]]
+    ) -> list[tuple[float, npt.NDArray[np.float32] | None]]:
         if self._workers is None:
-            return await asyncio.to_thread(self._score_windows, pieces)
-        return await self._workers.run(self._score_windows, pieces)
+            return await asyncio.to_thread(self._windows_outputs, pieces)
+        return await self._workers.run(self._windows_outputs, pieces)
+
+    def _window_scores(
+        self, outputs: list[tuple[float, npt.NDArray[np.float32] | None]], line: str
+    ) -> list[float]:
+        """The windows' scores: raw, or the back-end's from the raw scores and the hidden
+        representations of the whole call."""
+        raw = [score for score, _ in outputs]
+        if self._backend is None:
+            return raw
+        hidden = [vector for _, vector in outputs if vector is not None]
+        return self._backend.scores(raw, hidden, line=line)
 
     async def assess(self, speech: Audio) -> SpoofAssessment:
         """Set ``speech`` to one level, score its windows in worker threads (side by side),
@@ -192,6 +253,8 @@ class AasistDetector:
                 reason="too_short",
             )
         samples = speech.samples
+        # The line is told before the level step (a gain does not move the share anyway).
+        line = "wide" if self._backend is None else self._backend.line(log_high_band(speech))
         if self._level_dbfs is not None:
             samples = normalise_level(samples, self._level_dbfs)
         bounds = window_bounds(len(samples), WINDOW)
@@ -200,19 +263,32 @@ class AasistDetector:
         # Never more groups than workers, so that an assessment never waits on itself.
         groups = min(len(bounds), 1 if self._workers is None else self._workers.workers)
         shares = [bounds[i::groups] for i in range(groups)]
-        scored = await asyncio.gather(
-            *(self._scored([samples[a:b] for a, b in share]) for share in shares)
+        found = await asyncio.gather(
+            *(self._outputs([samples[a:b] for a, b in share]) for share in shares)
         )
         by_window = {
-            window: score
-            for share, scores in zip(shares, scored, strict=True)
-            for window, score in zip(share, scores, strict=True)
+            window: output
+            for share, outputs in zip(shares, found, strict=True)
+            for window, output in zip(share, outputs, strict=True)
         }
-        rows = [(start, end, by_window[start, end]) for start, end in bounds]
+        scores = self._window_scores([by_window[window] for window in bounds], line)
         segments = tuple(
             SpoofSegment(start_s=start / CANONICAL_RATE, end_s=end / CANONICAL_RATE, score=score)
-            for start, end, score in rows
+            for (start, end), score in zip(bounds, scores, strict=True)
         )
         return SpoofAssessment.calibrated(
             segments=segments, seconds=speech.duration, calibration=self._calibration
+        )
+
+
+def _check_ids(calibration: SpoofCalibration, backend: SpoofBackend | None) -> None:
+    """The back-end must read these weights, and the calibration must be of the scores made."""
+    if backend is not None and backend.detector_id != DETECTOR_ID:
+        raise ModelMismatchError(
+            f"a back-end of {backend.detector_id!r} cannot read the outputs of {DETECTOR_ID}"
+        )
+    scored = DETECTOR_ID if backend is None else backend.scored_id
+    if calibration.detector_id != scored:
+        raise ModelMismatchError(
+            f"a calibration for {calibration.detector_id!r} cannot calibrate {scored}"
         )

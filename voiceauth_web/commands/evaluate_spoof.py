@@ -32,6 +32,11 @@ __all__ = ["add_arguments", "run"]
 #: ``spoof_eval.levels.LEVELS`` (spelled out so that ``--help`` does not import it; a test keeps
 #: them equal).
 FRONT_ENDS = ("service", "none", "peak-3dBFS")
+#: The name the shipped back-end's scores carry after the network's id (``...+name``).
+BACKEND_NAME = "lofo1"
+#: The back-ends the detector can apply (``spoof_eval.backend_fit.RUNTIME_VARIANTS``, spelled
+#: out for the same reason; a test keeps them equal), and ``none``: AASIST's raw score.
+BACKENDS = ("distance+channel", "distance", "none")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -76,7 +81,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         metavar="JSON",
-        help="write the calibration fitted on the whole fit side here",
+        help="write the calibration fitted on the whole fit side here (of the back-end's "
+        "scores, unless --spoof-variant none)",
+    )
+    group.add_argument(
+        "--spoof-variant",
+        choices=BACKENDS,
+        default=BACKENDS[0],
+        help="the back-end on AASIST's outputs fitted and measured as it would ship (none: "
+        "AASIST's raw score alone); reads the speaker embeddings and hidden representations "
+        "cached beside the scores (default: %(default)s)",
+    )
+    group.add_argument(
+        "--spoof-backend",
+        type=Path,
+        default=None,
+        metavar="JSON",
+        help="measure this back-end as configured, with --spoof-calibration (default: the "
+        "shipped one)",
+    )
+    group.add_argument(
+        "--write-backend",
+        type=Path,
+        default=None,
+        metavar="JSON",
+        help="write the back-end fitted on the whole fit side here",
+    )
+    group.add_argument(
+        "--compare-backends",
+        action="store_true",
+        help="also fit and measure every back-end variant leave-one-family-out",
     )
 
 
@@ -114,39 +148,89 @@ def _configured(args: argparse.Namespace, settings: Settings) -> Configured | No
     return Configured(calibration=calibration, gate=wiring.spoof_gate(settings), source=source)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Score the corpus (once per clip), fit on one side, report the other."""
-    from voiceauth_adapters.antispoof import write_calibration
-    from voiceauth_adapters.evaluation.report import write_json
-    from voiceauth_adapters.evaluation.spoof_eval.levels import LEVELS
-    from voiceauth_adapters.evaluation.spoof_eval.report import spoof_report, summary_lines
-    from voiceauth_adapters.evaluation.spoof_eval.scores import (
-        raw_detector,
-        read_manifest,
-        read_scores,
-        score_clips,
+def _backend_part(
+    args: argparse.Namespace,
+    settings: Settings,
+    *,
+    detector: Any,
+    clips: list[Any],
+    split: Any,
+    offline: Settings,
+    cache: Path,
+    configured: Configured | None,
+) -> tuple[dict[str, Any], Any, Any]:
+    """The back-end's report: features heard (cached), the variant fitted leave-one-family-out
+    and as shipped, every variant compared when asked; writes the back-end when asked."""
+    from voiceauth_adapters.antispoof import SHIPPED_BACKEND, read_backend, write_backend
+    from voiceauth_adapters.evaluation.spoof_eval.backend_report import (
+        backend_comparison,
+        shipped_backend_report,
     )
-    from voiceauth_adapters.evaluation.spoof_eval.splits import scored_clips, split_corpus
-    from voiceauth_adapters.speechbrain import ModelUnavailableError
-    from voiceauth_core.errors import VoiceAuthError
+    from voiceauth_adapters.evaluation.spoof_eval.features import feature_clips, featured_clips
+    from voiceauth_core.errors import InvalidInputError
 
-    settings = Settings.from_env()
-    cache = args.scores or settings.cache_dir / "spoof-scores.csv"
-    offline = dataclasses.replace(
-        settings, max_audio_duration=3600.0, max_upload_bytes=1 << 30
-    )  # corpus files, decoded whole
+    model = wiring.embedding_model(settings, threads=args.threads or 1)
+    update, close = _progress(len(clips), quiet=args.quiet)
     try:
-        rows = read_manifest(args.corpus)
-        detector = raw_detector(
-            settings.cache_dir, threads=args.threads or 1, level=args.front_end == "service"
+        features = asyncio.run(
+            feature_clips(
+                args.corpus,
+                [clip.path for clip in clips],
+                decoder=wiring.audio_decoder(offline),
+                speech_detector=wiring.speech_detector(),
+                detector=detector,
+                model=model,
+                cache=cache.with_name(cache.stem + "-features.csv"),
+                score_cache=cache,
+                progress=update,
+            )
         )
-    except ModelUnavailableError as exc:
-        print(f"voiceauth eval --spoof: {exc}; run `voiceauth model fetch`", file=sys.stderr)
-        return 2
-    except VoiceAuthError as exc:
-        print(f"voiceauth eval --spoof: {exc.message}", file=sys.stderr)
-        return 2
-    front_end = detector.front_end if args.front_end == "service" else args.front_end
+    finally:
+        close()
+    items = featured_clips(clips, features)
+    measured_as_configured = None
+    if configured is not None and args.spoof_backend is not None:
+        measured_as_configured = (read_backend(args.spoof_backend), configured)
+    elif configured is not None:
+        try:
+            backend = read_backend(SHIPPED_BACKEND)
+        except (OSError, InvalidInputError):
+            backend = None
+        if backend is not None and backend.scored_id == configured.calibration.detector_id:
+            measured_as_configured = (backend, configured)
+    part, runtime, calibration, gate = shipped_backend_report(
+        items,
+        split,
+        variant=args.spoof_variant,
+        name=BACKEND_NAME,
+        detector_id=detector.detector_id,
+        configured=measured_as_configured,
+    )
+    if args.compare_backends:
+        part["comparison"] = backend_comparison(items, split, detector_id=detector.detector_id)
+    note = (
+        f"fitted by `voiceauth eval --spoof --spoof-variant {args.spoof_variant}` on the fit "
+        f"side of {args.corpus.name} (split seed {args.split_seed}), detector front end "
+        f"{detector.front_end}, see BACKEND_SOURCE.md"
+    )
+    if args.write_backend is not None:
+        args.write_backend.parent.mkdir(parents=True, exist_ok=True)
+        write_backend(runtime, args.write_backend, note=note)
+    return part, calibration, gate
+
+
+def _scored(
+    args: argparse.Namespace,
+    rows: list[dict[str, str]],
+    *,
+    detector: Any,
+    front_end: str,
+    offline: Settings,
+    cache: Path,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Every clip's raw scores (cached or heard now), and what it took."""
+    from voiceauth_adapters.evaluation.spoof_eval.levels import LEVELS
+    from voiceauth_adapters.evaluation.spoof_eval.scores import read_scores, score_clips
 
     def known() -> int:
         return len(read_scores(cache, detector=detector.detector_id, front_end=front_end))
@@ -170,7 +254,7 @@ def run(args: argparse.Namespace) -> int:
         )
     finally:
         close()
-    scoring = {
+    return scores, {
         "cache": str(cache),
         "clips": len(scores),
         "scored_now": known() - before,
@@ -178,17 +262,66 @@ def run(args: argparse.Namespace) -> int:
         "wall_seconds": round(time.monotonic() - started, 1),
         "cpu_seconds": round(time.process_time() - cpu, 1),
     }
+
+
+def run(args: argparse.Namespace) -> int:
+    """Score the corpus (once per clip), fit on one side, report the other."""
+    from voiceauth_adapters.antispoof import write_calibration
+    from voiceauth_adapters.evaluation.report import write_json
+    from voiceauth_adapters.evaluation.spoof_eval.report import spoof_report, summary_lines
+    from voiceauth_adapters.evaluation.spoof_eval.scores import raw_detector, read_manifest
+    from voiceauth_adapters.evaluation.spoof_eval.splits import scored_clips, split_corpus
+    from voiceauth_adapters.speechbrain import ModelUnavailableError
+    from voiceauth_core.errors import VoiceAuthError
+
+    settings = Settings.from_env()
+    cache = args.scores or settings.cache_dir / "spoof-scores.csv"
+    offline = dataclasses.replace(
+        settings, max_audio_duration=3600.0, max_upload_bytes=1 << 30
+    )  # corpus files, decoded whole
+    try:
+        rows = read_manifest(args.corpus)
+        detector = raw_detector(
+            settings.cache_dir, threads=args.threads or 1, level=args.front_end == "service"
+        )
+    except ModelUnavailableError as exc:
+        print(f"voiceauth eval --spoof: {exc}; run `voiceauth model fetch`", file=sys.stderr)
+        return 2
+    except VoiceAuthError as exc:
+        print(f"voiceauth eval --spoof: {exc.message}", file=sys.stderr)
+        return 2
+    front_end = detector.front_end if args.front_end == "service" else args.front_end
+
+    scores, scoring = _scored(
+        args, rows, detector=detector, front_end=front_end, offline=offline, cache=cache
+    )
     clips = scored_clips(
         rows, {path: (s.combined, s.speech_seconds) for path, s in scores.items() if s.assessed}
     )
+    configured = _configured(args, settings)
+    # A configured calibration of a back-end's scores is measured on them, not on raw ones.
+    raw_configured = (
+        configured
+        if configured is not None and configured.calibration.detector_id == detector.detector_id
+        else None
+    )
+    backend: dict[str, Any] | None = None
     try:
         split = split_corpus(clips, seed=args.split_seed)
         report, calibration, gate = spoof_report(
-            clips,
-            split,
-            detector_id=detector.detector_id,
-            configured=_configured(args, settings),
+            clips, split, detector_id=detector.detector_id, configured=raw_configured
         )
+        if args.spoof_variant != "none" and args.front_end == "service":
+            backend, calibration, gate = _backend_part(
+                args,
+                settings,
+                detector=detector,
+                clips=clips,
+                split=split,
+                offline=offline,
+                cache=cache,
+                configured=configured,
+            )
     except VoiceAuthError as exc:
         print(f"voiceauth eval --spoof: {exc.message}", file=sys.stderr)
         return 2
@@ -202,12 +335,14 @@ def run(args: argparse.Namespace) -> int:
         },
         "scoring": scoring,
         **report,
+        "backend": backend,
     }
     write_json(full, args.out)
     if args.write_calibration is not None:
         note = (
             f"fitted by `voiceauth eval --spoof` on the fit side of {args.corpus.name} "
-            f"(split seed {args.split_seed}), detector front end {front_end}, see SOURCE.md; "
+            f"(split seed {args.split_seed}), detector front end {front_end}, back-end "
+            f"{args.spoof_variant}, see SOURCE.md; "
             f"thresholds: step-up {gate.step_up_probability}, "
             f"elevated {gate.elevated_probability}, margin {gate.baseline_margin}, "
             f"refuse {gate.refuse_enroll_probability}"
@@ -221,5 +356,10 @@ def run(args: argparse.Namespace) -> int:
     )
     for line in summary_lines(full):
         print(line)
+    if backend is not None:
+        from voiceauth_adapters.evaluation.spoof_eval.backend_report import backend_part_lines
+
+        for line in backend_part_lines(backend):
+            print(line)
     print(f"report: {args.out}")
     return 0
