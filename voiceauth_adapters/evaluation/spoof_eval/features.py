@@ -27,7 +27,12 @@ import numpy.typing as npt
 from voiceauth_adapters.antispoof.band import FLOOR, high_band_share
 from voiceauth_adapters.antispoof.export import HIDDEN_SIZE
 from voiceauth_adapters.evaluation.spoof_eval.backend_fit import Featured
-from voiceauth_adapters.evaluation.spoof_eval.scores import ClipScore, _append, read_scores
+from voiceauth_adapters.evaluation.spoof_eval.scores import (
+    ClipScore,
+    append_row,
+    append_score,
+    read_scores,
+)
 from voiceauth_adapters.evaluation.spoof_eval.splits import ScoredClip
 from voiceauth_core.errors import AudioProcessingError
 from voiceauth_core.ports import AudioDecoder, EmbeddingModel, SpeechDetector
@@ -109,24 +114,20 @@ def read_features(
 def _append_features(
     path: Path, features: ClipFeatures, *, detector: str, front_end: str, embedding_model: str
 ) -> None:
-    new = not path.is_file() or path.stat().st_size == 0
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        if new:
-            writer.writerow(FEATURE_FIELDS)
-        writer.writerow(
-            (
-                features.sha256,
-                features.path,
-                detector,
-                front_end,
-                embedding_model,
-                f"{features.high_band:.6g}",
-                ";".join(f"{value:.6g}" for value in features.hidden),
-                ";".join(f"{value:.6g}" for value in features.embedding),
-            )
-        )
+    append_row(
+        path,
+        FEATURE_FIELDS,
+        (
+            features.sha256,
+            features.path,
+            detector,
+            front_end,
+            embedding_model,
+            f"{features.high_band:.6g}",
+            ";".join(f"{value:.6g}" for value in features.hidden),
+            ";".join(f"{value:.6g}" for value in features.embedding),
+        ),
+    )
 
 
 async def feature_clips(
@@ -187,7 +188,7 @@ async def feature_clips(
                     speech_seconds=speech.duration,
                     scores=tuple(w[2] for w in windows),
                 )
-                _append(score_cache, score)
+                append_score(score_cache, score)
                 scored[digest] = score
         found[relative] = features
         if progress is not None:

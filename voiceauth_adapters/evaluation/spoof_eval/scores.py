@@ -30,6 +30,8 @@ __all__ = [
     "SCORE_FIELDS",
     "ClipScore",
     "Prepare",
+    "append_row",
+    "append_score",
     "raw_detector",
     "read_manifest",
     "read_scores",
@@ -125,23 +127,31 @@ def read_scores(path: Path, *, detector: str, front_end: str) -> dict[str, ClipS
     return found
 
 
-def _append(path: Path, score: ClipScore) -> None:
+def append_row(path: Path, header: Sequence[str], row: Sequence[object]) -> None:
+    """Append ``row`` to the CSV cache at ``path``, writing ``header`` first into a new one."""
     new = not path.is_file() or path.stat().st_size == 0
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         if new:
-            writer.writerow(SCORE_FIELDS)
-        writer.writerow(
-            (
-                score.sha256,
-                score.path,
-                score.detector,
-                score.front_end,
-                f"{score.speech_seconds:.3f}",
-                ";".join(repr(value) for value in score.scores),
-            )
-        )
+            writer.writerow(header)
+        writer.writerow(row)
+
+
+def append_score(path: Path, score: ClipScore) -> None:
+    """Append one clip's window scores to the score cache at ``path``."""
+    append_row(
+        path,
+        SCORE_FIELDS,
+        (
+            score.sha256,
+            score.path,
+            score.detector,
+            score.front_end,
+            f"{score.speech_seconds:.3f}",
+            ";".join(repr(value) for value in score.scores),
+        ),
+    )
 
 
 async def _score_one(
@@ -222,7 +232,7 @@ async def score_clips(
                 front_end=front_end,
                 prepare=prepare,
             )
-            _append(cache, score)
+            append_score(cache, score)
             known[score.sha256] = score
         found[relative] = score
         if progress is not None:
